@@ -1,0 +1,18 @@
+/**
+ * avdub: audiovisual dubbing for Node.
+ *
+ * Modules: `media` (probe, streaming frame I/O, audio extraction and mux over ffmpeg),
+ * `runtime` (onnxruntime execution providers and sessions), `onnx` (graph builder), and the
+ * cross-cutting errors, validation and progress types.
+ *
+ * @packageDocumentation
+ */
+export { AvdubError, ErrorCode, abortError, throwIfAborted, type AvdubErrorOptions } from './errors.js';
+export { is } from './util/validate.js';
+export { mergeOptions, type DeepPartial } from './util/options.js';
+export { ProgressMeter, type ProgressEvent, type ProgressCallback, type OperationOptions } from './util/progress.js';
+export { AtomicOutput } from './util/atomic.js';
+export * from './media/index.js';
+export * from './runtime/index.js';
+export * from './onnx/index.js';
+export { VERSION } from './version.js';

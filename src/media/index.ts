@@ -1,0 +1,29 @@
+export { resolveBinaries, type FfmpegOptions, type ResolvedBinaries } from './binaries.js';
+export { liveChildProcessCount } from './process.js';
+export {
+  probeMedia,
+  requireVideo,
+  requireAudio,
+  checkInputFile,
+  type MediaInfo,
+  type VideoStreamInfo,
+  type AudioStreamInfo,
+  type ProbeOptions,
+} from './probe.js';
+export { readFrames, frameGeometry, type Frame, type Region, type ReadFramesOptions } from './frames.js';
+export {
+  VideoWriter,
+  defaultVideoWriterOptions,
+  X264_PRESETS,
+  type VideoWriterOptions,
+  type X264Preset,
+} from './writer.js';
+export {
+  extractAudio,
+  muxAudio,
+  defaultExtractAudioOptions,
+  type AudioData,
+  type ExtractAudioOptions,
+  type MuxAudioOptions,
+} from './audio.js';
+export { toRational, type Rational } from './rational.js';

@@ -1,0 +1,214 @@
+import { AvdubError, ErrorCode, abortError, throwIfAborted } from '../errors.js';
+import { AtomicOutput } from '../util/atomic.js';
+import { ProgressMeter, type ProgressCallback } from '../util/progress.js';
+import { is } from '../util/validate.js';
+import { resolveBinaries, type FfmpegOptions } from './binaries.js';
+import type { Frame } from './frames.js';
+import { mkvFramePrefix, mkvHeader } from './mkv.js';
+import { probeMedia, requireAudio } from './probe.js';
+import { lastLines, spawnTracked, type TrackedChild } from './process.js';
+import { toRational } from './rational.js';
+
+export const X264_PRESETS = [
+  'ultrafast',
+  'superfast',
+  'veryfast',
+  'faster',
+  'fast',
+  'medium',
+  'slow',
+  'slower',
+  'veryslow',
+] as const;
+export type X264Preset = (typeof X264_PRESETS)[number];
+
+export interface VideoWriterOptions extends FfmpegOptions {
+  width: number;
+  height: number;
+  /**
+   * Frame rate: a number or an exact fraction such as "30000/1001". Frames written without a
+   * timestamp are placed at `index / fps`; it also sets the encoder's time base.
+   */
+  fps: number | string;
+  /** x264 constant rate factor, 0 (lossless) to 51. @default 18 */
+  crf?: number;
+  /** x264 preset. @default 'medium' */
+  preset?: X264Preset;
+  /**
+   * Frames carry irregular timestamps (variable frame rate): keep them at 90 kHz precision
+   * instead of the 1/fps grid. @default false
+   */
+  variableFrameRate?: boolean;
+  /** Take the audio track of this file (copied when AAC, else encoded to AAC 192k). */
+  audioFrom?: string;
+  signal?: AbortSignal;
+  onProgress?: ProgressCallback;
+  /** Total frames expected, for progress ETA only. */
+  expectedFrames?: number;
+}
+
+export const defaultVideoWriterOptions = { crf: 18, preset: 'medium' as X264Preset, variableFrameRate: false };
+
+/**
+ * Encodes RGB frames to an H.264 MP4, keeping each frame's timestamp. Frames travel to ffmpeg
+ * in a minimal Matroska stream (see mkv.ts) so real timestamps survive; the output appears
+ * under its final name only after `close()` succeeds.
+ */
+export class VideoWriter {
+  private frames = 0;
+  private lastTimestamp = -Infinity;
+  private failure: unknown;
+  private closed = false;
+  private readonly step: number;
+  private readonly meter: ProgressMeter;
+  private readonly onAbort = (): void => void this.abort();
+
+  private constructor(
+    private readonly out: AtomicOutput,
+    private readonly child: TrackedChild,
+    private readonly options: VideoWriterOptions & typeof defaultVideoWriterOptions,
+  ) {
+    const r = toRational(options.fps);
+    this.step = r.den / r.num;
+    this.meter = new ProgressMeter('encode', options.expectedFrames, options.onProgress);
+    child.child.stdin!.on('error', (e) => (this.failure ??= e));
+    options.signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /** The final path the video will have after `close()`. */
+  get path(): string {
+    return this.out.finalPath;
+  }
+  get framesWritten(): number {
+    return this.frames;
+  }
+
+  static async open(path: string, options: VideoWriterOptions): Promise<VideoWriter> {
+    const o = { ...defaultVideoWriterOptions, ...stripUndefined(options) };
+    is.integer('width', o.width, 2, 16384);
+    is.integer('height', o.height, 2, 16384);
+    if (o.width % 2 || o.height % 2) {
+      throw new AvdubError(
+        ErrorCode.INVALID_ARGUMENT,
+        `Expected even width and height for H.264 4:2:0 but received ${o.width}x${o.height}`,
+      );
+    }
+    const rate = toRational(o.fps);
+    if (!(rate.num > 0 && rate.den > 0 && rate.num / rate.den <= 1000)) {
+      throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `Expected fps between 0 and 1000 but received ${String(o.fps)}`);
+    }
+    is.integer('crf', o.crf, 0, 51);
+    is.oneOf('preset', o.preset, X264_PRESETS);
+    throwIfAborted(o.signal);
+    let audioArgs: string[] = [];
+    if (o.audioFrom !== undefined) {
+      const info = await probeMedia(o.audioFrom, o);
+      const audio = requireAudio(info);
+      audioArgs = ['-i', info.path, '-map', `1:${audio.index}`, '-c:a', ...(audio.codec === 'aac' ? ['copy'] : ['aac', '-b:a', '192k'])];
+    }
+    const { ffmpeg } = resolveBinaries(o);
+    const out = await AtomicOutput.open(path);
+    const timeBase = o.variableFrameRate ? '1:90000' : `${rate.den}:${rate.num}`;
+    const args = [
+      '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error',
+      '-f', 'matroska', '-i', 'pipe:0',
+      ...audioArgs,
+      '-map', '0:v:0',
+      '-c:v', 'libx264', '-preset', o.preset, '-crf', `${o.crf}`, '-pix_fmt', 'yuv420p',
+      // BT.709 tags so players convert back to RGB the way the frames were meant.
+      '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709',
+      '-vsync', 'passthrough', '-enc_time_base', timeBase,
+      ...(audioArgs.length ? ['-shortest'] : []),
+      '-f', 'mp4', '-y', out.tempPath,
+    ];
+    const child = spawnTracked(ffmpeg, args, { signal: o.signal, stdin: 'pipe', stdout: 'ignore' });
+    const writer = new VideoWriter(out, child, o);
+    await writer.push(mkvHeader(o.width, o.height, 'RGB\x18'));
+    return writer;
+  }
+
+  /**
+   * Appends one frame (RGB24, `width*height*3` bytes). The timestamp defaults to the frame's own
+   * (`Frame.timestamp`) or `index / fps`. Resolves when ffmpeg has room for more (backpressure).
+   */
+  async write(frame: Uint8Array | Frame, timestamp?: number): Promise<void> {
+    const data = frame instanceof Uint8Array ? frame : frame.data;
+    const t = timestamp ?? (frame instanceof Uint8Array ? this.frames * this.step : frame.timestamp);
+    if (this.closed) throw new AvdubError(ErrorCode.INVALID_ARGUMENT, 'VideoWriter is closed');
+    throwIfAborted(this.options.signal);
+    const expected = this.options.width * this.options.height * 3;
+    if (data.length !== expected) {
+      throw new AvdubError(
+        ErrorCode.INVALID_ARGUMENT,
+        `Expected a ${this.options.width}x${this.options.height} RGB frame of ${expected} bytes but received ${data.length}`,
+      );
+    }
+    if (!(t > this.lastTimestamp)) {
+      throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `Expected increasing timestamps but received ${t} after ${this.lastTimestamp}`);
+    }
+    this.lastTimestamp = t;
+    await this.push(mkvFramePrefix(t, data.length));
+    await this.push(data);
+    this.frames++;
+    this.meter.tick(this.frames);
+  }
+
+  /** Finishes the file and moves it into place. Returns the final path. */
+  async close(): Promise<string> {
+    if (this.closed) throw new AvdubError(ErrorCode.INVALID_ARGUMENT, 'VideoWriter is already closed');
+    this.closed = true;
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    this.child.child.stdin!.end();
+    const { code } = await this.child.exited;
+    if (this.options.signal?.aborted) {
+      await this.out.discard();
+      throw abortError(this.options.signal);
+    }
+    if (code !== 0 || this.frames === 0) {
+      await this.out.discard();
+      throw new AvdubError(
+        ErrorCode.FFMPEG_FAILED,
+        this.frames === 0 ? 'No frames were written' : `Encoding failed (ffmpeg exit ${code}): ${lastLines(this.child.stderrTail())}`,
+        { details: { stderr: this.child.stderrTail() } },
+      );
+    }
+    return this.out.commit();
+  }
+
+  /** Stops encoding and removes the partial file. Safe to call more than once. */
+  async abort(): Promise<void> {
+    this.closed = true;
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    this.child.kill();
+    await this.child.exited;
+    await this.out.discard();
+  }
+
+  private async push(bytes: Uint8Array): Promise<void> {
+    const stdin = this.child.child.stdin!;
+    if (this.failure || stdin.destroyed) throw this.deadError();
+    if (!stdin.write(bytes)) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          stdin.off('drain', done);
+          stdin.off('close', done);
+          resolve();
+        };
+        stdin.on('drain', done);
+        stdin.on('close', done);
+      });
+      if (this.failure || stdin.destroyed) throw this.deadError();
+    }
+  }
+
+  private deadError(): AvdubError {
+    if (this.options.signal?.aborted) return abortError(this.options.signal);
+    return new AvdubError(ErrorCode.FFMPEG_FAILED, `Encoder stopped: ${lastLines(this.child.stderrTail()) || String(this.failure)}`, {
+      cause: this.failure,
+    });
+  }
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,1 @@
+export { OnnxGraphBuilder, type AttributeValue, type ElementType, type TensorInit } from './graph.js';
