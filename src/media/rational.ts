@@ -15,6 +15,9 @@ export function toRational(rate: number | string): Rational {
     return { num: Number.NaN, den: 1 };
   }
   if (Number.isInteger(rate)) return { num: rate, den: 1 };
+  // 29.97, 23.976, 59.94 as typed by people mean the NTSC fractions x000/1001.
+  const ntsc = Math.round((rate * 1001) / 1000) * 1000;
+  if (Math.abs(ntsc / 1001 - rate) < 0.0015) return { num: ntsc, den: 1001 };
   // Best fraction with a small denominator: covers the NTSC family (x000/1001) exactly.
   let best = { num: Math.round(rate), den: 1 };
   let bestErr = Math.abs(rate - best.num);

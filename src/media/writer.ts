@@ -114,8 +114,10 @@ export class VideoWriter {
       '-f', 'matroska', '-i', 'pipe:0',
       ...audioArgs,
       '-map', '0:v:0',
+      // Convert with the BT.709 matrix and tag it so: swscale would otherwise convert as BT.601
+      // while players (and ffmpeg's own decoder) read the tag, shifting colours by ~10 levels.
+      '-vf', 'scale=out_color_matrix=bt709:out_range=tv,format=yuv420p',
       '-c:v', 'libx264', '-preset', o.preset, '-crf', `${o.crf}`, '-pix_fmt', 'yuv420p',
-      // BT.709 tags so players convert back to RGB the way the frames were meant.
       '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709',
       '-vsync', 'passthrough', '-enc_time_base', timeBase,
       ...(audioArgs.length ? ['-shortest'] : []),
@@ -134,8 +136,8 @@ export class VideoWriter {
   async write(frame: Uint8Array | Frame, timestamp?: number): Promise<void> {
     const data = frame instanceof Uint8Array ? frame : frame.data;
     const t = timestamp ?? (frame instanceof Uint8Array ? this.frames * this.step : frame.timestamp);
-    if (this.closed) throw new AvdubError(ErrorCode.INVALID_ARGUMENT, 'VideoWriter is closed');
     throwIfAborted(this.options.signal);
+    if (this.closed) throw new AvdubError(ErrorCode.INVALID_ARGUMENT, 'VideoWriter is closed');
     const expected = this.options.width * this.options.height * 3;
     if (data.length !== expected) {
       throw new AvdubError(
