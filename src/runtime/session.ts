@@ -20,7 +20,15 @@ type SessionOptions = import('onnxruntime-node').InferenceSession.SessionOptions
 let ortPromise: Promise<Ort> | undefined;
 /** onnxruntime-node loads lazily (conventions 12): importing avdub for media work costs nothing. */
 export function loadOrt(): Promise<Ort> {
-  ortPromise ??= import('onnxruntime-node').then((m) => ((m as { default?: Ort }).default ?? m) as Ort);
+  ortPromise ??= import('onnxruntime-node').then((m) => {
+    const ort = ((m as { default?: Ort }).default ?? m) as Ort;
+    // onnxruntime prints native errors for every accelerator that fails to load, which `auto`
+    // and `listDevices` expect and report themselves; its failures still reach callers as
+    // exceptions. AVDUB_ORT_LOG_LEVEL (verbose|info|warning|error|fatal) restores its logging.
+    const level = process.env.AVDUB_ORT_LOG_LEVEL;
+    ort.env.logLevel = (level as typeof ort.env.logLevel | undefined) ?? 'fatal';
+    return ort;
+  });
   return ortPromise;
 }
 
@@ -107,6 +115,9 @@ async function createUncached(
     const t0 = performance.now();
     try {
       const session = await ort.InferenceSession.create(bytes, {
+        // A failing accelerator is expected and recorded in `attempts`; keep onnxruntime's own
+        // stderr quiet about it unless the caller chose a log level.
+        ...(d !== 'cpu' ? { logSeverityLevel: 4 as const } : {}),
         ...base,
         executionProviders: [...EXECUTION_PROVIDERS[d]],
       });
@@ -159,7 +170,10 @@ export async function listDevices(options: { probe?: boolean } = {}): Promise<De
     const info: DeviceInfo = { device: d, listed: b !== undefined, bundled: b?.bundled ?? false };
     if (options.probe && b) {
       try {
-        const s = await ort.InferenceSession.create(probeModel(), { executionProviders: [...EXECUTION_PROVIDERS[d]] });
+        const s = await ort.InferenceSession.create(probeModel(), {
+          logSeverityLevel: 4,
+          executionProviders: [...EXECUTION_PROVIDERS[d]],
+        });
         const x = new ort.Tensor('float32', new Float32Array([1, 2, 3, 4]), [4]);
         const r = await s.run({ x });
         info.works = (r.y?.data as Float32Array | undefined)?.[3] === 8;
