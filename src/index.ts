@@ -8,7 +8,7 @@
  * @packageDocumentation
  */
 export { AvdubError, ErrorCode, abortError, throwIfAborted, type AvdubErrorOptions } from './errors.js';
-export { is } from './util/validate.js';
+export { is, type Is } from './util/validate.js';
 export { mergeOptions, type DeepPartial } from './util/options.js';
 export { ProgressMeter, type ProgressEvent, type ProgressCallback, type OperationOptions } from './util/progress.js';
 export { AtomicOutput } from './util/atomic.js';

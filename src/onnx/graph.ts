@@ -3,7 +3,8 @@ import onnxProto from 'onnx-proto';
 const { onnx } = onnxProto;
 
 export type ElementType = 'float32' | 'int64' | 'int32';
-type Dim = number | string;
+/** A tensor dimension: a size, or a symbolic name for a dynamic one. */
+export type Dim = number | string;
 /** Integers become INT attributes; wrap as `{ float: 1 }` to force a FLOAT. */
 export type AttributeValue = number | string | number[] | Float32Array | { float: number } | { tensor: TensorInit };
 

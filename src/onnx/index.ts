@@ -1,1 +1,2 @@
-export { OnnxGraphBuilder, type AttributeValue, type ElementType, type TensorInit } from './graph.js';
+export { OnnxGraphBuilder, type AttributeValue,
+  type Dim, type ElementType, type TensorInit } from './graph.js';
