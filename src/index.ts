@@ -15,4 +15,5 @@ export { AtomicOutput } from './util/atomic.js';
 export * from './media/index.js';
 export * from './runtime/index.js';
 export * from './onnx/index.js';
+export * from './providers/index.js';
 export { VERSION } from './version.js';

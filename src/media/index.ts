@@ -27,3 +27,4 @@ export {
   type MuxAudioOptions,
 } from './audio.js';
 export { toRational, type Rational } from './rational.js';
+export { decodeAudio, type DecodeAudioOptions } from './decode.js';
