@@ -56,6 +56,11 @@ export interface Comparison {
   extra?: Record<string, unknown>;
 }
 
+/**
+ * Prints and returns subject vs baseline. The ratio divides the medians, so both timings must
+ * cover the same work (the same frames, the same seconds of audio); normalise per item first
+ * when they do not.
+ */
 export function compare(
   name: string,
   subject: string,

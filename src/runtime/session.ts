@@ -72,13 +72,13 @@ const cache = new Map<string, Promise<RuntimeSession>>();
 export async function createSession(model: string | Uint8Array, options: CreateSessionOptions = {}): Promise<RuntimeSession> {
   const device = options.device ?? 'auto';
   is.oneOf('device', device, DEVICES);
-  const { bytes, label, key: modelKey } = await loadModel(model);
-  const key = `${modelKey}|${device}|${JSON.stringify(options.executionProviders ?? null)}|${JSON.stringify(options.sessionOptions ?? null)}`;
+  const m = await modelKey(model);
+  const key = `${m.key}|${device}|${JSON.stringify(options.executionProviders ?? null)}|${JSON.stringify(options.sessionOptions ?? null)}`;
   if (options.cache !== false) {
     const hit = cache.get(key);
     if (hit) return hit;
   }
-  const created = createUncached(bytes, label, device, options);
+  const created = m.load().then((bytes) => createUncached(bytes, m.label, device, options));
   if (options.cache !== false) {
     cache.set(key, created);
     created.catch(() => cache.delete(key));
@@ -205,20 +205,28 @@ function probeModel(): Uint8Array {
   return probeBytes;
 }
 
-async function loadModel(model: string | Uint8Array): Promise<{ bytes: Uint8Array; label: string; key: string }> {
+const bytesKeys = new WeakMap<Uint8Array, string>();
+
+/**
+ * The model's bytes and a cache key. Bytes are hashed once per buffer (a 0.27 GB model costs
+ * ~1 s to hash); a path is keyed by its size and mtime, and read only when no session exists.
+ */
+async function modelKey(model: string | Uint8Array): Promise<{ key: string; label: string; load: () => Promise<Uint8Array> }> {
   if (model instanceof Uint8Array) {
-    return { bytes: model, label: `<${model.byteLength} bytes>`, key: sha(model) };
+    let key = bytesKeys.get(model);
+    if (!key) bytesKeys.set(model, (key = sha(model)));
+    return { key, label: `<${model.byteLength} bytes>`, load: async () => model };
   }
   is.string('model', model);
   const path = resolve(model);
-  let bytes: Uint8Array;
+  let s;
   try {
-    if (!(await stat(path)).isFile()) throw new Error('not a file');
-    bytes = await readFile(path);
+    s = await stat(path);
+    if (!s.isFile()) throw new Error('not a file');
   } catch (cause) {
     throw new AvdubError(ErrorCode.INPUT_NOT_FOUND, `Model file not found: ${path}`, { cause });
   }
-  return { bytes, label: path, key: sha(bytes) };
+  return { key: `${path}:${s.size}:${s.mtimeMs}`, label: path, load: () => readFile(path) };
 }
 
 function sha(bytes: Uint8Array): string {
