@@ -26,6 +26,7 @@ export const ErrorCode = {
   UNSUPPORTED_LANGUAGE: 'E_UNSUPPORTED_LANGUAGE',
   SUBTITLE_PARSE: 'E_SUBTITLE_PARSE',
   MODEL_CONVERSION: 'E_MODEL_CONVERSION',
+  TIMING_OVERFLOW: 'E_TIMING_OVERFLOW',
   ABORTED: 'E_ABORTED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -16,4 +16,5 @@ export * from './media/index.js';
 export * from './runtime/index.js';
 export * from './onnx/index.js';
 export * from './providers/index.js';
+export * from './audio/index.js';
 export { VERSION } from './version.js';

@@ -7,7 +7,19 @@ import type { SpeechCallOptions, SpeechModelV1, SpeechResult } from '../spec/spe
 import type { AudioData, CallWarning, JSONObject } from '../spec/shared.js';
 import type { TranscriptionCallOptions, TranscriptionModelV1, TranscriptionResult, TranscriptSegment } from '../spec/transcription.js';
 import type { TranslationCallOptions, TranslationModelV1, TranslationResult, TranslationSegment } from '../spec/translation.js';
-import { decodeWav, encodeWav16, toMono } from '../wav.js';
+import { decodeWav as decodePcmWav, encodeWav } from '../../audio/wav.js';
+import { toMono } from '../../audio/resample.js';
+
+/** A PCM WAV response decoded, or undefined for anything else (which goes through ffmpeg). */
+function decodeWav(bytes: Uint8Array): AudioData | undefined {
+  const riff = bytes.length >= 12 && String.fromCharCode(...bytes.subarray(0, 4)) === 'RIFF' && String.fromCharCode(...bytes.subarray(8, 12)) === 'WAVE';
+  if (!riff) return undefined;
+  try {
+    return decodePcmWav(bytes);
+  } catch {
+    return undefined;
+  }
+}
 import { mapLimit, ownOptions } from './common.js';
 import {
   fetchWithRetry,
@@ -121,7 +133,7 @@ export function openaiTranscription(
       let rawLanguage: string | undefined;
       for (const chunk of chunks) {
         throwIfAborted(options.abortSignal);
-        const wav = encodeWav16({ samples: chunk.samples, sampleRate: audio.sampleRate });
+        const wav = encodeWav({ samples: chunk.samples, sampleRate: audio.sampleRate }, { bitDepth: 16 });
         const body = (): FormData => {
           const form = new FormData();
           form.append('file', new Blob([wav], { type: 'audio/wav' }), 'audio.wav');
