@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { CoverageBank, dist2 } from '../../src/lipsync/personalized/bank.js';
 import { cholesky, choleskySolve, matmul, symmetricEigen } from '../../src/lipsync/personalized/linalg.js';
 import { fitPca, pcaDecode, pcaEncode } from '../../src/lipsync/personalized/pca.js';
-import { fitRidge, ridgePredict } from '../../src/lipsync/personalized/ridge.js';
+import { RidgeAccumulator, ridgePredict } from '../../src/lipsync/personalized/ridge.js';
+
+function fitRidge(X: Float64Array, Y: Float64Array, n: number, d: number, m: number) {
+  const acc = new RidgeAccumulator(d, m, 5, 10);
+  for (let i = 0; i < n; i++) acc.add(i, X.subarray(i * d, (i + 1) * d), Y.subarray(i * m, (i + 1) * m));
+  return acc.solve([0.01, 0.1, 1, 10, 100, 1000, 10000]);
+}
 import { viterbi } from '../../src/lipsync/personalized/viterbi.js';
 
 function rng(seed: number): () => number {
@@ -69,6 +75,7 @@ describe('ridge regression', () => {
     const Y = matmul(X, Wt, n, d, m).map((v, i) => v + (i % m === 0 ? 1.5 : -0.5));
     const model = fitRidge(X, Y, n, d, m);
     expect(model.lambda).toBeLessThanOrEqual(1);
+    expect(model.cvError).toBeLessThan(model.baselineError * 0.05);
     const x = X.subarray(5 * d, 6 * d);
     const y = ridgePredict(model, x);
     expect(y[0]).toBeCloseTo(Y[5 * m]!, 1);
@@ -83,6 +90,8 @@ describe('ridge regression', () => {
     const Y = new Float64Array(n).map(() => r());
     const model = fitRidge(X, Y, n, d, 1);
     expect(model.lambda).toBeGreaterThanOrEqual(100);
+    // Noise features cannot beat predicting the mean on held-out blocks.
+    expect(model.cvError).toBeGreaterThan(model.baselineError * 0.97);
   });
 });
 

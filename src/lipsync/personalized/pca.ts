@@ -13,26 +13,40 @@ export interface Pca {
   explained: number;
 }
 
-/**
- * PCA of n samples (rows of X, n x dim) keeping the fewest components that explain
- * `minExplained` of the variance, capped at `maxK`.
- */
-export function fitPca(X: Float64Array, n: number, dim: number, minExplained = 0.98, maxK = 16): Pca {
-  const mean = new Float64Array(dim);
-  for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) mean[j] = mean[j]! + X[i * dim + j]! / n;
-  const cov = new Float64Array(dim * dim);
-  const row = new Float64Array(dim);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < dim; j++) row[j] = X[i * dim + j]! - mean[j]!;
-    for (let a = 0; a < dim; a++) {
-      const ra = row[a]!;
-      if (ra === 0) continue;
-      for (let b = a; b < dim; b++) cov[a * dim + b] = cov[a * dim + b]! + ra * row[b]!;
-    }
+/** Streaming first and second moments of vectors, for PCA without holding the samples. */
+export class MomentAccumulator {
+  readonly sum: Float64Array;
+  readonly outer: Float64Array;
+  n = 0;
+  constructor(readonly dim: number) {
+    this.sum = new Float64Array(dim);
+    this.outer = new Float64Array(dim * dim);
   }
+  add(x: ArrayLike<number>): void {
+    const { dim, sum, outer } = this;
+    for (let a = 0; a < dim; a++) {
+      const xa = x[a]!;
+      sum[a] = sum[a]! + xa;
+      for (let b = a; b < dim; b++) outer[a * dim + b] = outer[a * dim + b]! + xa * x[b]!;
+    }
+    this.n++;
+  }
+  get mean(): Float64Array {
+    return this.sum.map((v) => v / Math.max(1, this.n));
+  }
+}
+
+/**
+ * PCA from streamed moments, keeping the fewest components that explain `minExplained` of the
+ * variance, capped at `maxK`.
+ */
+export function pcaFromMoments(m: MomentAccumulator, minExplained = 0.98, maxK = 16): Pca {
+  const { dim, n } = m;
+  const mean = m.mean;
+  const cov = new Float64Array(dim * dim);
   for (let a = 0; a < dim; a++) {
     for (let b = a; b < dim; b++) {
-      const v = cov[a * dim + b]! / Math.max(1, n - 1);
+      const v = (m.outer[a * dim + b]! - n * mean[a]! * mean[b]!) / Math.max(1, n - 1);
       cov[a * dim + b] = v;
       cov[b * dim + a] = v;
     }
@@ -51,6 +65,13 @@ export function fitPca(X: Float64Array, n: number, dim: number, minExplained = 0
     variances: values.slice(0, k),
     explained: total > 0 ? acc / total : 1,
   };
+}
+
+/** PCA of n samples (rows of X, n x dim). */
+export function fitPca(X: Float64Array, n: number, dim: number, minExplained = 0.98, maxK = 16): Pca {
+  const m = new MomentAccumulator(dim);
+  for (let i = 0; i < n; i++) m.add(X.subarray(i * dim, (i + 1) * dim));
+  return pcaFromMoments(m, minExplained, maxK);
 }
 
 export function pcaEncode(p: Pca, x: ArrayLike<number>, out = new Float64Array(p.k)): Float64Array {

@@ -1,4 +1,4 @@
-import { cholesky, choleskySolve, gram, matmul, transpose } from './linalg.js';
+import { cholesky, choleskySolve } from './linalg.js';
 
 /** y = x · W + b, with W (d x m). */
 export interface RidgeModel {
@@ -7,96 +7,173 @@ export interface RidgeModel {
   W: Float64Array;
   b: Float64Array;
   lambda: number;
-  /** Mean squared error per output on held-out folds at the chosen lambda. */
+  /** Mean squared error per output value on held-out folds at the chosen lambda. */
   cvError: number;
+  /** The same for the mean predictor (no features), to judge what the features bring. */
+  baselineError: number;
 }
 
 /**
- * Ridge regression in the dual form (an n x n solve, cheap when there are fewer frames than
- * features: a 20 s clip has 500 frames and 1920 audio features). Lambda is chosen by K-fold
- * cross-validation over contiguous time blocks, so neighbouring (correlated) frames never sit on
- * both sides of a fold.
+ * Streaming ridge regression: samples are folded into per-fold sufficient statistics
+ * (Σx, Σy, Σxxᵀ, Σxyᵀ, Σyᵀy), so memory is O(d² + d·m) whatever the number of frames (a
+ * 10-minute fit must not hold 15 000 windows). Folds are contiguous time blocks assigned by
+ * the caller's frame index, so correlated neighbouring frames never straddle a fold.
  */
-export function fitRidge(
-  X: Float64Array,
-  Y: Float64Array,
-  n: number,
-  d: number,
-  m: number,
-  lambdas: readonly number[] = [0.1, 1, 10, 100, 1000, 10000],
-  folds = 5,
-): RidgeModel {
-  // Centre so the intercept is not penalised.
-  const xm = new Float64Array(d);
-  const ym = new Float64Array(m);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < d; j++) xm[j] = xm[j]! + X[i * d + j]! / n;
-    for (let j = 0; j < m; j++) ym[j] = ym[j]! + Y[i * m + j]! / n;
+export class RidgeAccumulator {
+  private readonly sx: Float64Array[];
+  private readonly sy: Float64Array[];
+  private readonly sxx: Float64Array[];
+  private readonly sxy: Float64Array[];
+  private readonly syy: Float64Array;
+  private readonly count: Float64Array;
+
+  constructor(
+    readonly d: number,
+    readonly m: number,
+    readonly folds = 5,
+    /** Frames per fold block: frame i goes to fold floor(i / blockFrames) % folds. */
+    readonly blockFrames = 50,
+  ) {
+    const make = (n: number) => Array.from({ length: folds }, () => new Float64Array(n));
+    this.sx = make(d);
+    this.sy = make(m);
+    this.sxx = make(d * d);
+    this.sxy = make(d * m);
+    this.syy = new Float64Array(folds);
+    this.count = new Float64Array(folds);
   }
-  const Xc = new Float64Array(n * d);
-  const Yc = new Float64Array(n * m);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < d; j++) Xc[i * d + j] = X[i * d + j]! - xm[j]!;
-    for (let j = 0; j < m; j++) Yc[i * m + j] = Y[i * m + j]! - ym[j]!;
+
+  get samples(): number {
+    return this.count.reduce((a, b) => a + b, 0);
   }
-  const K = gram(Xc, n, d);
-  let best = { lambda: lambdas[0]!, err: Infinity };
-  if (lambdas.length > 1 && n >= 2 * folds) {
-    for (const lambda of lambdas) {
-      let se = 0;
-      let cnt = 0;
-      for (let f = 0; f < folds; f++) {
-        const lo = Math.floor((f * n) / folds);
-        const hi = Math.floor(((f + 1) * n) / folds);
-        const train = [...Array(n).keys()].filter((i) => i < lo || i >= hi);
-        const nt = train.length;
-        const Kt = new Float64Array(nt * nt);
-        const Yt = new Float64Array(nt * m);
-        // Centre within the training fold (the full-data centring would leak the held-out block).
-        const ytm = new Float64Array(m);
-        for (const i of train) for (let j = 0; j < m; j++) ytm[j] = ytm[j]! + Yc[i * m + j]! / nt;
-        train.forEach((i, a) => {
-          for (let j = 0; j < m; j++) Yt[a * m + j] = Yc[i * m + j]! - ytm[j]!;
-          train.forEach((k, c) => (Kt[a * nt + c] = K[i * n + k]!));
-        });
-        // Kernel centring for the training fold.
-        const rowMean = new Float64Array(nt);
-        let allMean = 0;
-        for (let a = 0; a < nt; a++) {
-          for (let c = 0; c < nt; c++) rowMean[a] = rowMean[a]! + Kt[a * nt + c]! / nt;
-          allMean += rowMean[a]! / nt;
-        }
-        const Kc = new Float64Array(nt * nt);
-        for (let a = 0; a < nt; a++) for (let c = 0; c < nt; c++) Kc[a * nt + c] = Kt[a * nt + c]! - rowMean[a]! - rowMean[c]! + allMean;
-        for (let a = 0; a < nt; a++) Kc[a * nt + a] = Kc[a * nt + a]! + lambda;
-        const alpha = choleskySolve(cholesky(Kc, nt), Yt, nt, m);
-        for (let i = lo; i < hi; i++) {
-          let kMean = 0;
-          for (const k of train) kMean += K[i * n + k]! / nt;
-          for (let j = 0; j < m; j++) {
-            let pred = ytm[j]!;
-            train.forEach((k, a) => (pred += (K[i * n + k]! - kMean - rowMean[a]! + allMean) * alpha[a * m + j]!));
-            se += (pred - Yc[i * m + j]!) ** 2;
-            cnt++;
-          }
-        }
-      }
-      const err = se / cnt;
-      if (err < best.err) best = { lambda, err };
+
+  add(frameIndex: number, x: ArrayLike<number>, y: ArrayLike<number>): void {
+    const f = Math.floor(frameIndex / this.blockFrames) % this.folds;
+    const { d, m } = this;
+    const sx = this.sx[f]!;
+    const sy = this.sy[f]!;
+    const sxx = this.sxx[f]!;
+    const sxy = this.sxy[f]!;
+    for (let i = 0; i < d; i++) {
+      const xi = x[i]!;
+      sx[i] = sx[i]! + xi;
+      if (xi === 0) continue;
+      const row = i * d;
+      for (let j = i; j < d; j++) sxx[row + j] = sxx[row + j]! + xi * x[j]!;
+      const rowy = i * m;
+      for (let j = 0; j < m; j++) sxy[rowy + j] = sxy[rowy + j]! + xi * y[j]!;
     }
+    let yy = 0;
+    for (let j = 0; j < m; j++) {
+      sy[j] = sy[j]! + y[j]!;
+      yy += y[j]! * y[j]!;
+    }
+    this.syy[f] = this.syy[f]! + yy;
+    this.count[f] = this.count[f]! + 1;
   }
-  const Kl = Float64Array.from(K);
-  for (let i = 0; i < n; i++) Kl[i * n + i] = Kl[i * n + i]! + best.lambda;
-  const alpha = choleskySolve(cholesky(Kl, n), Yc, n, m);
-  // Primal weights W = Xcᵀ α (d x m), so prediction is a plain MatMul (and an ONNX graph).
-  const W = matmul(transpose(Xc, n, d), alpha, d, n, m);
-  const b = new Float64Array(m);
-  for (let j = 0; j < m; j++) {
-    let s = ym[j]!;
-    for (let p = 0; p < d; p++) s -= xm[p]! * W[p * m + j]!;
-    b[j] = s;
+
+  /** Chooses lambda by K-fold CV over the time blocks, then fits on everything. */
+  solve(lambdas: readonly number[] = [1, 10, 100, 1000, 10000, 100000]): RidgeModel {
+    const all = [...Array(this.folds).keys()];
+    let best = { lambda: lambdas[0]!, err: Infinity };
+    let baselineError = Number.NaN;
+    const usable = all.filter((f) => this.count[f]! > 0);
+    if (lambdas.length > 1 && usable.length >= 2) {
+      const errs = lambdas.map(() => ({ se: 0, n: 0 }));
+      let baseSe = 0;
+      let baseN = 0;
+      for (const f of usable) {
+        const train = this.stats(all.filter((g) => g !== f));
+        const test = this.stats([f]);
+        if (train.n < 2 || test.n < 1) continue;
+        const trainMeanY = train.sy.map((v) => v / train.n);
+        baseSe += this.heldOutSse(test, new Float64Array(this.d * this.m), trainMeanY);
+        baseN += test.n * this.m;
+        lambdas.forEach((lambda, li) => {
+          const { W, b } = this.fit(train, lambda);
+          errs[li]!.se += this.heldOutSse(test, W, b);
+          errs[li]!.n += test.n * this.m;
+        });
+      }
+      baselineError = baseSe / baseN;
+      lambdas.forEach((lambda, li) => {
+        const e = errs[li]!.se / errs[li]!.n;
+        if (e < best.err) best = { lambda, err: e };
+      });
+    }
+    const { W, b } = this.fit(this.stats(all), best.lambda);
+    return { d: this.d, m: this.m, W, b, lambda: best.lambda, cvError: best.err, baselineError };
   }
-  return { d, m, W, b, lambda: best.lambda, cvError: best.err };
+
+  private stats(folds: number[]) {
+    const { d, m } = this;
+    const sx = new Float64Array(d);
+    const sy = new Float64Array(m);
+    const sxx = new Float64Array(d * d);
+    const sxy = new Float64Array(d * m);
+    let syy = 0;
+    let n = 0;
+    for (const f of folds) {
+      add(sx, this.sx[f]!);
+      add(sy, this.sy[f]!);
+      add(sxx, this.sxx[f]!);
+      add(sxy, this.sxy[f]!);
+      syy += this.syy[f]!;
+      n += this.count[f]!;
+    }
+    for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) sxx[i * d + j] = sxx[j * d + i]!;
+    return { sx, sy, sxx, sxy, syy, n };
+  }
+
+  /** Centred ridge: the intercept is not penalised. */
+  private fit(s: ReturnType<RidgeAccumulator['stats']>, lambda: number): { W: Float64Array; b: Float64Array } {
+    const { d, m } = this;
+    const n = Math.max(1, s.n);
+    const mx = s.sx.map((v) => v / n);
+    const my = s.sy.map((v) => v / n);
+    const A = new Float64Array(d * d);
+    for (let i = 0; i < d; i++) {
+      for (let j = 0; j < d; j++) A[i * d + j] = s.sxx[i * d + j]! - n * mx[i]! * mx[j]!;
+      A[i * d + i] = A[i * d + i]! + lambda;
+    }
+    const B = new Float64Array(d * m);
+    for (let i = 0; i < d; i++) for (let j = 0; j < m; j++) B[i * m + j] = s.sxy[i * m + j]! - n * mx[i]! * my[j]!;
+    const W = choleskySolve(cholesky(A, d), B, d, m);
+    const b = Float64Array.from(my);
+    for (let j = 0; j < m; j++) for (let i = 0; i < d; i++) b[j] = b[j]! - mx[i]! * W[i * m + j]!;
+    return { W, b };
+  }
+
+  /** Σ‖y − (xW + b)‖² over a fold, from its statistics alone. */
+  private heldOutSse(s: ReturnType<RidgeAccumulator['stats']>, W: Float64Array, b: ArrayLike<number>): number {
+    const { d, m } = this;
+    // Σ‖y‖² − 2 Σ yᵀ(Wᵀx + b) + Σ ‖Wᵀx + b‖²
+    let cross = 0;
+    for (let i = 0; i < d; i++) for (let j = 0; j < m; j++) cross += W[i * m + j]! * s.sxy[i * m + j]!;
+    for (let j = 0; j < m; j++) cross += b[j]! * s.sy[j]!;
+    // Σ‖Wᵀx‖² = tr(Wᵀ Sxx W)
+    let quad = 0;
+    const SW = new Float64Array(d * m);
+    for (let i = 0; i < d; i++) {
+      for (let k = 0; k < d; k++) {
+        const a = s.sxx[i * d + k]!;
+        if (a === 0) continue;
+        for (let j = 0; j < m; j++) SW[i * m + j] = SW[i * m + j]! + a * W[k * m + j]!;
+      }
+    }
+    for (let i = 0; i < d * m; i++) quad += W[i]! * SW[i]!;
+    let lin = 0;
+    for (let j = 0; j < m; j++) {
+      let wx = 0;
+      for (let i = 0; i < d; i++) wx += W[i * m + j]! * s.sx[i]!;
+      lin += 2 * b[j]! * wx + s.n * b[j]! * b[j]!;
+    }
+    return s.syy - 2 * cross + quad + lin;
+  }
+}
+
+function add(dst: Float64Array, src: Float64Array): void {
+  for (let i = 0; i < dst.length; i++) dst[i] = dst[i]! + src[i]!;
 }
 
 export function ridgePredict(model: RidgeModel, x: ArrayLike<number>, out = new Float64Array(model.m)): Float64Array {
