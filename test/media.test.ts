@@ -266,13 +266,18 @@ describe('VideoWriter', () => {
     expect(packetTimes(out)).toEqual(packetTimes(vfrClip).map((t) => expect.closeTo(t, 4)));
   });
 
-  it('copies audio from another file when asked', async () => {
+  it('adds audio from another file without losing frames, padded to the video length', async () => {
+    // Regression: `-shortest` in the encoding run dropped the frames inside x264's lookahead
+    // when the audio (1 s here) ended before the video (2 s).
     const out = P('with-audio.mp4');
-    const w = await VideoWriter.open(out, { width: W, height: H, fps: 25, preset: 'ultrafast', audioFrom: clip });
-    for (let i = 0; i < 25; i++) await w.write(solid(i, i, i));
+    const w = await VideoWriter.open(out, { width: W, height: H, fps: 25, preset: 'veryfast', audioFrom: clip });
+    for (let i = 0; i < 50; i++) await w.write(solid(i, i, i));
     await w.close();
-    const info = await probeMedia(out);
+    const info = await probeMedia(out, { scanFrames: true });
+    expect(info.video!.frameCount).toBe(50);
     expect(info.audio?.codec).toBe('aac');
+    expect(info.audio!.duration).toBeGreaterThan(1.9);
+    expect(readdirSync(tmp.dir).filter((f) => f.includes('.partial'))).toEqual([]);
   });
 
   it('rejects bad frames and timestamps', async () => {

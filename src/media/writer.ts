@@ -5,6 +5,7 @@ import { is } from '../util/validate.js';
 import { resolveBinaries, type FfmpegOptions } from './binaries.js';
 import type { Frame } from './frames.js';
 import { mkvFramePrefix, mkvHeader } from './mkv.js';
+import { muxAudio } from './audio.js';
 import { probeMedia, requireAudio } from './probe.js';
 import { lastLines, spawnTracked, type TrackedChild } from './process.js';
 import { toRational } from './rational.js';
@@ -39,7 +40,7 @@ export interface VideoWriterOptions extends FfmpegOptions {
    * instead of the 1/fps grid. @default false
    */
   variableFrameRate?: boolean;
-  /** Take the audio track of this file (copied when AAC, else encoded to AAC 192k). */
+  /** Take the audio track of this file, trimmed or padded with silence to the video's length (AAC). */
   audioFrom?: string;
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
@@ -100,19 +101,13 @@ export class VideoWriter {
     is.integer('crf', o.crf, 0, 51);
     is.oneOf('preset', o.preset, X264_PRESETS);
     throwIfAborted(o.signal);
-    let audioArgs: string[] = [];
-    if (o.audioFrom !== undefined) {
-      const info = await probeMedia(o.audioFrom, o);
-      const audio = requireAudio(info);
-      audioArgs = ['-i', info.path, '-map', `1:${audio.index}`, '-c:a', ...(audio.codec === 'aac' ? ['copy'] : ['aac', '-b:a', '192k'])];
-    }
+    if (o.audioFrom !== undefined) requireAudio(await probeMedia(o.audioFrom, o)); // fail before encoding
     const { ffmpeg } = resolveBinaries(o);
     const out = await AtomicOutput.open(path);
     const timeBase = o.variableFrameRate ? '1:90000' : `${rate.den}:${rate.num}`;
     const args = [
       '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error',
       '-f', 'matroska', '-i', 'pipe:0',
-      ...audioArgs,
       '-map', '0:v:0',
       // Convert with the BT.709 matrix and tag it so: swscale would otherwise convert as BT.601
       // while players (and ffmpeg's own decoder) read the tag, shifting colours by ~10 levels.
@@ -120,7 +115,6 @@ export class VideoWriter {
       '-c:v', 'libx264', '-preset', o.preset, '-crf', `${o.crf}`, '-pix_fmt', 'yuv420p',
       '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709',
       '-vsync', 'passthrough', '-enc_time_base', timeBase,
-      ...(audioArgs.length ? ['-shortest'] : []),
       '-f', 'mp4', '-y', out.tempPath,
     ];
     const child = spawnTracked(ffmpeg, args, { signal: o.signal, stdin: 'pipe', stdout: 'ignore' });
@@ -174,7 +168,15 @@ export class VideoWriter {
         { details: { stderr: this.child.stderrTail() } },
       );
     }
-    return this.out.commit();
+    if (this.options.audioFrom === undefined) return this.out.commit();
+    // Audio is muxed in a second, stream-copy step: `-shortest` in the encoding run drops the
+    // frames still inside x264's lookahead when the audio ends first (seen: 125 written, 108 kept).
+    try {
+      await muxAudio(this.out.tempPath, this.options.audioFrom, this.out.finalPath, { ...this.options, signal: this.options.signal });
+    } finally {
+      await this.out.discard();
+    }
+    return this.out.finalPath;
   }
 
   /** Stops encoding and removes the partial file. Safe to call more than once. */

@@ -14,7 +14,14 @@ export function mergeOptions<T extends object>(defaults: T, override?: DeepParti
   return out as T;
 }
 
-export type DeepPartial<T> = { [K in keyof T]?: T[K] extends Record<string, unknown> ? DeepPartial<T[K]> : T[K] };
+/** Partial at every level of plain option objects (arrays, typed arrays and functions stay whole). */
+export type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends readonly unknown[] | ArrayBufferView | ((...args: never[]) => unknown) | AbortSignal
+    ? T[K]
+    : T[K] extends object
+      ? DeepPartial<T[K]>
+      : T[K];
+};
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null) return false;
