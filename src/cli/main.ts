@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AvdubError, ErrorCode } from '../errors.js';
 import { probeMedia, type MediaInfo } from '../media/probe.js';
 import { listDevices } from '../runtime/session.js';
+import { trackCommand } from './track.js';
 import { VERSION } from '../version.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
@@ -10,6 +11,8 @@ const HELP = `avdub ${VERSION}: audiovisual dubbing
 Usage:
   avdub probe <file> [--json]     Facts about a media file (streams, fps/VFR, rotation, audio)
   avdub devices [--json]          Execution providers this install can use (each is tested)
+  avdub track <video> [--json out.json] [--overlay out.mp4]
+                                  Find and track faces; landmarks, pose, canonical crop box
   avdub --version | --help
 
 Exit codes: 0 ok, 1 failure, 2 usage, 3 bad input, 4 device, 5 provider, 6 no face, 130 aborted.
@@ -45,6 +48,8 @@ export async function main(argv: string[], io: CliIO = stdio): Promise<number> {
         return await probeCommand(rest, io, controller.signal);
       case 'devices':
         return await devicesCommand(rest, io);
+      case 'track':
+        return await trackCommand(rest, io, controller.signal);
       default:
         throw usage(`Unknown command "${command}". Run avdub --help.`);
     }
