@@ -1,0 +1,8 @@
+export {
+  ReferenceSelector,
+  defaultReferenceSelectorOptions,
+  maskReferenceToMouth,
+  mulberry32,
+  type ReferenceCandidate,
+  type ReferenceSelectorOptions,
+} from './selector.js';
