@@ -57,3 +57,4 @@ export {
   type ReferenceUNetLayout,
   type ReferenceUNetOptions,
 } from './reference-architecture.js';
+export * from './personalized/index.js';

@@ -51,6 +51,10 @@ export interface LipsyncInputFrame {
    * `MelFrontend.windows()` ([T][nMels][windowFrames]) for the model's preset.
    */
   audio: Float32Array;
+  /** Head pose of the target frame, degrees (models that match poses use it; others ignore it). */
+  pose?: { yaw: number; pitch: number; roll: number };
+  /** Speech in the new audio at this frame (voice activity); false asks for a closed, still mouth. */
+  voiced?: boolean;
 }
 
 /** What a model generates from. */
@@ -67,6 +71,12 @@ export interface LipsyncInput {
    * their mouth region). Never the target frame or its neighbours (001 s3.1.4).
    */
   references?: readonly CanonicalCrop[];
+  /**
+   * Per-band mean and standard deviation of the whole driving audio's log-mel (`melBandStats`),
+   * for models that normalise audio per recording. Optional: such models fall back to running
+   * statistics.
+   */
+  audioStats?: { mean: Float32Array; std: Float32Array };
 }
 
 /** One generated frame. */

@@ -1,0 +1,14 @@
+export {
+  fitPersonalizedModel,
+  PersonalizedLipsyncModel,
+  saveSpeakerProfile,
+  loadSpeakerProfile,
+  defaultPersonalizedGenerateSettings,
+  type FitFrame,
+  type PersonalizedFitOptions,
+  type PersonalizedGenerateSettings,
+  type PersonalizedStrategy,
+  type SpeakerProfile,
+} from './model.js';
+export { melBandStats, mouthShape, shapeOpening, audioFeature, MOUTH_SHAPE_POINTS, type MelBandStats } from './features.js';
+export { audioContext, voicedAt, footageFrames, fitOnVideo, type AudioContext, type FootageOptions } from './footage.js';

@@ -1,0 +1,664 @@
+/**
+ * The `personalized` LipsyncModel: the default, fitted on the speaker's own footage (001 s3.2
+ * fine-tunes on the video itself; 004 trains on one short video), with no downloaded weights.
+ *
+ * Fit: per tracked frame, the mouth shape (lip + jaw landmarks, canonical), the head pose, the
+ * audio window (normalised per recording) and the canonical crop. A ridge regression maps audio
+ * to a PCA code of the mouth shape; it is exported as an ONNX graph and runs through `runtime/`.
+ * A bounded bank keeps real mouth crops chosen for coverage of shapes and poses.
+ *
+ * Generate: predict the code sequence for new audio, smooth it, force the speaker's rest shape
+ * in silence, then choose a real bank crop per frame by Viterbi (continuity: consecutive
+ * source frames cost nothing). The output is real pixels, never an average of crops.
+ */
+import { mouthMask } from '../../canonical/masks.js';
+import { AvdubError, ErrorCode, throwIfAborted } from '../../errors.js';
+import type { HeadPose } from '../../face/pose.js';
+import { OnnxGraphBuilder } from '../../onnx/graph.js';
+import { featheredPolygonMask } from '../../render/mask.js';
+import { createSession, loadOrt } from '../../runtime/session.js';
+import type { Device } from '../../runtime/devices.js';
+import { ProgressMeter, type OperationOptions } from '../../util/progress.js';
+import { is } from '../../util/validate.js';
+import type {
+  CanonicalCrop,
+  LipsyncAudioSpec,
+  LipsyncGenerateOptions,
+  LipsyncInput,
+  LipsyncModel,
+  LipsyncOutputFrame,
+  LipsyncReferenceSpec,
+} from '../types.js';
+import { CoverageBank } from './bank.js';
+import {
+  DEFAULT_AUDIO_LAYOUT,
+  audioFeature,
+  audioFeatureSize,
+  mouthShape,
+  shapeOpening,
+  type AudioFeatureLayout,
+  type MelBandStats,
+} from './features.js';
+import { MomentAccumulator, pcaEncode, pcaFromMoments, type Pca } from './pca.js';
+import { RidgeAccumulator } from './ridge.js';
+
+/** One tracked frame of the speaker's footage. */
+export interface FitFrame {
+  /** Frame index in the footage (consecutive frames play back as a run). */
+  index: number;
+  /** Canonical crop (256 x 256 RGB24). */
+  crop: CanonicalCrop;
+  /** 468 landmarks in canonical crop coordinates (x, y, z per point). */
+  canonicalLandmarks: ArrayLike<number>;
+  pose: HeadPose;
+  /** The frame's `paper` audio window (80 x 24, band-major) from the footage's own audio. */
+  audio: Float32Array;
+  /** Speech at this frame (from voice activity); silent frames teach the rest shape. */
+  voiced?: boolean;
+}
+
+export interface PersonalizedFitOptions extends OperationOptions {
+  /** Per-band statistics of the footage's whole audio track (`melBandStats`). */
+  audioStats: MelBandStats;
+  /** Most crops kept in the bank. @default 200 */
+  bankSize?: number;
+  /** Pose weight in the bank's coverage distance: canonical px per degree. @default 1 */
+  bankPoseWeight?: number;
+  /** Fraction of mouth-shape variance the PCA code keeps. @default 0.97 */
+  pcaVariance?: number;
+  /** Most PCA components. @default 8 */
+  pcaMaxComponents?: number;
+  /** Ridge penalties tried by cross-validation. */
+  lambdas?: number[];
+  /** How the 80 x 24 window is pooled into regression features. @default DEFAULT_AUDIO_LAYOUT */
+  layout?: AudioFeatureLayout;
+  name?: string;
+}
+
+export interface PersonalizedGenerateSettings {
+  /** Frames of look-ahead before a frame's crop is decided (fixed-lag Viterbi). @default 25 */
+  lag: number;
+  /** Gaussian smoothing of the predicted codes over time, in frames. @default 1 */
+  smoothSigma: number;
+  /** Viterbi cost of jumping to a non-consecutive source frame. @default 3 */
+  switchCost: number;
+  /** Viterbi cost per frame of holding one crop during speech (0 in silence). @default 1 */
+  holdCost: number;
+  /** Weight of head-pose mismatch (per 10 degrees, squared) in the crop choice. @default 1 */
+  poseWeight: number;
+  /** Feather of the mouth-rectangle blend into the target crop, in crop px. @default 6 */
+  featherSigma: number;
+  /** Batch size of the ONNX regressor. @default 64 */
+  batch: number;
+  /** Where the regressor runs. @default 'cpu' (a 240 x 8 matmul: a GPU would not help) */
+  device: Device;
+}
+
+export const defaultPersonalizedGenerateSettings: PersonalizedGenerateSettings = {
+  lag: 25,
+  smoothSigma: 1,
+  switchCost: 3,
+  holdCost: 1,
+  poseWeight: 1,
+  featherSigma: 6,
+  batch: 64,
+  device: 'cpu',
+};
+
+/** The speaker profile: everything `generate` needs, saved and loaded as one file. */
+export interface SpeakerProfile {
+  format: 'avdub-speaker-profile';
+  version: 1;
+  name: string;
+  layout: AudioFeatureLayout;
+  /** Mouth-shape PCA (landmark space: MOUTH_SHAPE_POINTS x, y). */
+  pca: { dim: number; k: number; mean: number[]; components: number[]; variances: number[]; explained: number };
+  /** Audio features -> PCA code: code = x W + b. */
+  regressor: { d: number; k: number; W: number[]; b: number[]; lambda: number; cvError: number; baselineError: number };
+  /** Code of the speaker's closed, still mouth (from silent frames). */
+  restCode: number[];
+  bank: { frame: number; code: number[]; pose: HeadPose }[];
+  cropSize: number;
+  /** Fit facts for reports. */
+  fit: { frames: number; voicedFrames: number; seconds: number };
+}
+
+/** Fits the personalized model on the speaker's tracked frames (streamed; bounded memory). */
+export async function fitPersonalizedModel(
+  frames: AsyncIterable<FitFrame> | Iterable<FitFrame>,
+  options: PersonalizedFitOptions,
+): Promise<PersonalizedLipsyncModel> {
+  const t0 = performance.now();
+  const bankSize = options.bankSize ?? 200;
+  is.integer('bankSize', bankSize, 2, 100000);
+  const poseW = options.bankPoseWeight ?? 1;
+  const layout = options.layout ?? DEFAULT_AUDIO_LAYOUT;
+  const d = audioFeatureSize(layout);
+  const shapeDim = mouthShape(new Float64Array(468 * 3)).length;
+  const ridge = new RidgeAccumulator(d, shapeDim, 5, 50);
+  const moments = new MomentAccumulator(shapeDim);
+  const bank = new CoverageBank<{ crop: Uint8Array; shape: Float64Array; pose: HeadPose }>(bankSize);
+  // Rest shape: the most closed mouths among silent frames (a bounded reservoir of candidates).
+  const rest: { opening: number; shape: Float64Array }[] = [];
+  const anyClosed: { opening: number; shape: Float64Array }[] = [];
+  const keepClosest = (list: typeof rest, item: (typeof rest)[number], cap = 64): void => {
+    list.push(item);
+    if (list.length > cap * 2) {
+      list.sort((a, b) => a.opening - b.opening);
+      list.length = cap;
+    }
+  };
+  const meter = new ProgressMeter('fit', undefined, options.onProgress);
+  let n = 0;
+  let voiced = 0;
+  let cropSize = 0;
+  const feat = new Float64Array(d);
+  for await (const f of frames) {
+    throwIfAborted(options.signal);
+    if (f.audio.length !== layout.melBands * layout.windowFrames) {
+      throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `Expected ${layout.melBands}x${layout.windowFrames} paper audio windows but received ${f.audio.length} values`);
+    }
+    cropSize ||= f.crop.width;
+    const shape = mouthShape(f.canonicalLandmarks);
+    audioFeature(f.audio, options.audioStats, layout, feat);
+    ridge.add(f.index, feat, shape);
+    moments.add(shape);
+    const opening = shapeOpening(shape);
+    if (f.voiced === false) keepClosest(rest, { opening, shape });
+    keepClosest(anyClosed, { opening, shape });
+    if (f.voiced) voiced++;
+    const feature = new Float64Array(shapeDim + 3);
+    feature.set(shape);
+    feature[shapeDim] = f.pose.yaw * poseW;
+    feature[shapeDim + 1] = f.pose.pitch * poseW;
+    feature[shapeDim + 2] = f.pose.roll * poseW;
+    bank.add({ frame: f.index, feature, payload: { crop: Uint8Array.from(f.crop.data), shape, pose: { ...f.pose } } });
+    n++;
+    meter.tick(n);
+  }
+  if (n < 20) {
+    throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `Too little footage to fit the personalized model: ${n} tracked frames (need at least 20)`);
+  }
+  const pca = pcaFromMoments(moments, options.pcaVariance ?? 0.97, options.pcaMaxComponents ?? 8);
+  const fitted = ridge.solve(options.lambdas);
+  // Regress landmarks, then project: code = (x W_L + b_L - mean) Cᵀ.
+  const k = pca.k;
+  const W = new Float64Array(d * k);
+  for (let i = 0; i < d; i++) {
+    for (let c = 0; c < k; c++) {
+      let s = 0;
+      for (let j = 0; j < shapeDim; j++) s += fitted.W[i * shapeDim + j]! * pca.components[c * shapeDim + j]!;
+      W[i * k + c] = s;
+    }
+  }
+  const b = pcaEncode(pca, fitted.b);
+  const restPool = (rest.length >= 5 ? rest : anyClosed).sort((x, y) => x.opening - y.opening);
+  const restN = Math.max(1, Math.ceil(restPool.length / 4));
+  const restShape = new Float64Array(shapeDim);
+  for (let i = 0; i < restN; i++) for (let j = 0; j < shapeDim; j++) restShape[j] = restShape[j]! + restPool[i]!.shape[j]! / restN;
+  const entries = bank.entries.slice().sort((x, y) => x.frame - y.frame);
+  const profile: SpeakerProfile = {
+    format: 'avdub-speaker-profile',
+    version: 1,
+    name: options.name ?? 'personalized',
+    layout,
+    pca: {
+      dim: pca.dim,
+      k,
+      mean: Array.from(pca.mean),
+      components: Array.from(pca.components),
+      variances: Array.from(pca.variances),
+      explained: pca.explained,
+    },
+    regressor: { d, k, W: Array.from(W), b: Array.from(b), lambda: fitted.lambda, cvError: fitted.cvError, baselineError: fitted.baselineError },
+    restCode: Array.from(pcaEncode(pca, restShape)),
+    bank: entries.map((e) => ({ frame: e.frame, code: Array.from(pcaEncode(pca, e.payload.shape)), pose: e.payload.pose })),
+    cropSize,
+    fit: { frames: n, voicedFrames: voiced, seconds: (performance.now() - t0) / 1000 },
+  };
+  return new PersonalizedLipsyncModel(profile, entries.map((e) => e.payload.crop));
+}
+
+/** How `generate` chooses crops: the fitted model, or a baseline for evaluation. */
+export type PersonalizedStrategy = 'viterbi' | 'static-mean' | 'random-bank';
+
+export class PersonalizedLipsyncModel implements LipsyncModel {
+  readonly specificationVersion = 'v1' as const;
+  readonly kind = 'personalized';
+  readonly audio: LipsyncAudioSpec = { preset: 'paper', melBands: 80, windowFrames: 24, silence: Math.log(1e-6) };
+  readonly references: LipsyncReferenceSpec = { min: 0, max: 0, preferred: 0 };
+  readonly settings: PersonalizedGenerateSettings;
+  private readonly pca: Pca;
+  private onnx?: Uint8Array;
+
+  constructor(
+    readonly profile: SpeakerProfile,
+    /** Bank crops, in `profile.bank` order. */
+    readonly crops: Uint8Array[],
+    settings: Partial<PersonalizedGenerateSettings> = {},
+  ) {
+    this.settings = { ...defaultPersonalizedGenerateSettings, ...settings };
+    const p = profile.pca;
+    this.pca = {
+      dim: p.dim,
+      k: p.k,
+      mean: Float64Array.from(p.mean),
+      components: Float64Array.from(p.components),
+      variances: Float64Array.from(p.variances),
+      explained: p.explained,
+    };
+    if (crops.length !== profile.bank.length) {
+      throw new AvdubError(ErrorCode.MODEL_LOAD, `Speaker profile has ${profile.bank.length} bank entries but ${crops.length} crops`);
+    }
+  }
+
+  get name(): string {
+    return this.profile.name;
+  }
+
+  /** A copy with other generation settings (same fitted profile). */
+  withSettings(settings: Partial<PersonalizedGenerateSettings>): PersonalizedLipsyncModel {
+    return new PersonalizedLipsyncModel(this.profile, this.crops, { ...this.settings, ...settings });
+  }
+
+  /** The audio -> mouth-code regressor as ONNX: window [N, 1920], band mean/std [80] -> code [N, k]. */
+  regressorOnnx(): Uint8Array {
+    if (this.onnx) return this.onnx;
+    const { layout, regressor: r } = this.profile;
+    const B = layout.melBands / layout.bandPool;
+    const F = layout.windowFrames / layout.framePool;
+    const g = new OnnxGraphBuilder('avdub_personalized_regressor');
+    g.input('window', ['N', layout.melBands * layout.windowFrames]);
+    g.input('band_mean', [layout.melBands]);
+    g.input('band_std', [layout.melBands]);
+    g.output('code', ['N', r.k]);
+    const i64 = (v: number[]) => g.constant(BigInt64Array.from(v.map(BigInt)), [v.length]);
+    const col = i64([layout.melBands, 1]);
+    const w3 = g.op('Reshape', ['window', i64([-1, layout.melBands, layout.windowFrames])]);
+    const norm = g.op('Div', [g.op('Sub', [w3, g.op('Reshape', ['band_mean', col])]), g.op('Reshape', ['band_std', col])]);
+    const pooled = g.op('ReduceMean', [g.op('Reshape', [norm, i64([-1, B, layout.bandPool, F, layout.framePool])])], { axes: [2, 4], keepdims: 0 });
+    const flat = g.op('Reshape', [pooled, i64([-1, B * F])]);
+    const code = g.op('MatMul', [flat, g.constant(Float32Array.from(r.W), [r.d, r.k])]);
+    g.op('Add', [code, g.constant(Float32Array.from(r.b), [r.k])], {}, 'code');
+    this.onnx = g.toBytes(17, 'avdub personalized lip-sync regressor (fitted on the speaker; see SpeakerProfile)');
+    return this.onnx;
+  }
+
+  /**
+   * Generates one crop per input frame, in order, with bounded memory: frames are decided
+   * `lag` frames after they arrive (fixed-lag Viterbi), so at most `lag + 1` input crops are
+   * held. Input frames may carry `pose` and `voiced`; `input.audioStats` normalises the new
+   * audio (else running statistics of the windows seen so far are used).
+   */
+  async *generate(input: LipsyncInput, options: LipsyncGenerateOptions & { strategy?: PersonalizedStrategy; seed?: number } = {}): AsyncGenerator<LipsyncOutputFrame> {
+    const s = this.settings;
+    const strategy = options.strategy ?? 'viterbi';
+    const { k } = this.pca;
+    const bank = this.profile.bank;
+    const B = bank.length;
+    const invVar = this.pca.variances.map((v) => 1 / Math.max(1e-9, v));
+    const ort = await loadOrt();
+    const { session } = await createSession(this.regressorOnnx(), { device: options.device ?? s.device });
+    const size = this.profile.cropSize;
+    const mouth = mouthMask(size);
+    const rectPoly = mouthPolygon(mouth, size);
+    const blend = featheredPolygonMask(rectPoly, size, size, s.featherSigma);
+    const meter = new ProgressMeter('lipsync', input.frameCount, options.onProgress);
+    const stats = input.audioStats;
+    const running = new RunningBandStats(this.audio.melBands);
+
+    // Pending frames: waiting for a batch prediction, then for smoothing and the Viterbi lag.
+    type Pending = { crop: CanonicalCrop; pose?: HeadPose; voiced?: boolean; audio: Float32Array; code?: Float64Array };
+    const pending: Pending[] = [];
+    let nextIndex = 0; // index of pending[0]
+    let predicted = 0; // frames with a raw code
+    const smoothed: Float64Array[] = []; // per pending frame
+    // Fixed-lag Viterbi over the undecided frames; each decision re-runs forward from the last
+    // decided crop, so consecutive decisions stay on one consistent path.
+    const undecided: { u: Float64Array; hold: number }[] = [];
+    let lastState = -1;
+    let decided = 0;
+    const rand = seeded(options.seed ?? 1);
+    let randomState = Math.floor(rand() * B);
+
+    const unaryFor = (code: Float64Array, pose: HeadPose | undefined, out: Float64Array): void => {
+      for (let bI = 0; bI < B; bI++) {
+        const e = bank[bI]!;
+        let u = 0;
+        for (let c = 0; c < k; c++) u += (code[c]! - e.code[c]!) ** 2 * invVar[c]!;
+        if (pose) {
+          u += s.poseWeight * (((pose.yaw - e.pose.yaw) / 10) ** 2 + ((pose.pitch - e.pose.pitch) / 10) ** 2 + ((pose.roll - e.pose.roll) / 10) ** 2);
+        }
+        out[bI] = u;
+      }
+    };
+    const successor = new Int32Array(B).fill(-1);
+    for (let a = 0; a < B - 1; a++) if (bank[a + 1]!.frame === bank[a]!.frame + 1) successor[a] = a + 1;
+
+    /** Transition into every state from `prev` costs (min-trick: O(B) per frame). */
+    const transition = (prev: Float64Array, hold: number, u: Float64Array, bp: Int32Array): Float64Array => {
+      let minPrev = Infinity;
+      let arg = 0;
+      for (let bI = 0; bI < B; bI++) if (prev[bI]! < minPrev) {
+        minPrev = prev[bI]!;
+        arg = bI;
+      }
+      const next = new Float64Array(B);
+      for (let bI = 0; bI < B; bI++) {
+        let best = minPrev + s.switchCost;
+        let from = arg;
+        if (prev[bI]! + hold < best) {
+          best = prev[bI]! + hold;
+          from = bI;
+        }
+        next[bI] = best;
+        bp[bI] = from;
+      }
+      for (let a = 0; a < B; a++) {
+        const c2 = successor[a]!;
+        if (c2 >= 0 && prev[a]! < next[c2]!) {
+          next[c2] = prev[a]!;
+          bp[c2] = a;
+        }
+      }
+      for (let bI = 0; bI < B; bI++) next[bI] = next[bI]! + u[bI]!;
+      return next;
+    };
+    const step = (code: Float64Array, pose: HeadPose | undefined, silent: boolean): void => {
+      const u = new Float64Array(B);
+      unaryFor(code, pose, u);
+      undecided.push({ u, hold: silent ? 0 : s.holdCost });
+    };
+    /** The best path through the undecided frames, starting from the last decided state. */
+    const bestPath = (): number[] => {
+      const bps: Int32Array[] = [];
+      let cost: Float64Array;
+      if (lastState < 0) cost = Float64Array.from(undecided[0]!.u);
+      else {
+        const start = new Float64Array(B).fill(Infinity);
+        start[lastState] = 0;
+        const bp = new Int32Array(B);
+        cost = transition(start, undecided[0]!.hold, undecided[0]!.u, bp);
+      }
+      bps.push(new Int32Array(B));
+      for (let t = 1; t < undecided.length; t++) {
+        const bp = new Int32Array(B);
+        cost = transition(cost, undecided[t]!.hold, undecided[t]!.u, bp);
+        bps.push(bp);
+      }
+      let state = 0;
+      for (let bI = 1; bI < B; bI++) if (cost[bI]! < cost[state]!) state = bI;
+      const path = [state];
+      for (let t = undecided.length - 1; t > 0; t--) {
+        state = bps[t]![state]!;
+        path.push(state);
+      }
+      return path.reverse();
+    };
+
+    const emit = (p: Pending, choice: number, index: number): LipsyncOutputFrame => {
+      const src = this.crops[choice]!;
+      const out = Uint8Array.from(p.crop.data);
+      for (let px = 0; px < size * size; px++) {
+        const a = blend[px]!;
+        if (a <= 0) continue;
+        for (let c = 0; c < 3; c++) {
+          const o = 3 * px + c;
+          out[o] = Math.round(out[o]! + a * (src[o]! - out[o]!));
+        }
+      }
+      return { index, crop: { data: out, width: size, height: size } };
+    };
+
+    const chooseBaseline = (code: Float64Array, silent: boolean): number => {
+      if (strategy === 'static-mean') return this.staticMeanEntry();
+      // random-bank: the same continuity as Viterbi (runs of consecutive source frames), but
+      // jumps to a random entry instead of the best-matching one.
+      if (!silent && (successor[randomState]! < 0 || rand() < 1 / 12)) randomState = Math.floor(rand() * B);
+      else if (!silent) randomState = successor[randomState]!;
+      void code;
+      return randomState;
+    };
+
+    const predictBatch = async (from: number, to: number): Promise<void> => {
+      const n = to - from;
+      const win = new Float32Array(n * 1920);
+      for (let i = 0; i < n; i++) win.set(pending[from - nextIndex + i]!.audio, i * 1920);
+      const st = stats ?? running.current();
+      const res = await session.run({
+        window: new ort.Tensor('float32', win, [n, 1920]),
+        band_mean: new ort.Tensor('float32', st.mean, [80]),
+        band_std: new ort.Tensor('float32', st.std, [80]),
+      });
+      const codes = res.code!.data as Float32Array;
+      for (let i = 0; i < n; i++) pending[from - nextIndex + i]!.code = Float64Array.from(codes.subarray(i * k, (i + 1) * k));
+    };
+
+    const restCode = Float64Array.from(this.profile.restCode);
+    const radius = Math.ceil(3 * s.smoothSigma);
+    const smoothAt = (i: number, total: number): { code: Float64Array; silent: boolean } => {
+      // i: absolute index; uses codes of [i - radius, i + radius] still in `pending`/history.
+      const p = pending[i - nextIndex]!;
+      const silent = p.voiced === false || (p.voiced === undefined && isSilentWindow(p.audio, stats ?? running.current()));
+      if (silent) return { code: restCode, silent: true };
+      const out = new Float64Array(k);
+      let wsum = 0;
+      for (let j = Math.max(0, i - radius); j <= Math.min(total - 1, i + radius); j++) {
+        const q = history.get(j);
+        if (!q) continue;
+        const w = s.smoothSigma > 0 ? Math.exp(-((j - i) ** 2) / (2 * s.smoothSigma ** 2)) : j === i ? 1 : 0;
+        for (let c = 0; c < k; c++) out[c] = out[c]! + w * q[c]!;
+        wsum += w;
+      }
+      for (let c = 0; c < k; c++) out[c] = out[c]! / wsum;
+      return { code: out, silent: false };
+    };
+    const history = new Map<number, Float64Array>(); // raw codes, pruned behind the smoothing radius
+
+    const total = input.frameCount;
+    let received = 0;
+    let stepped = 0;
+    const outQueue: Pending[] = []; // stepped, not yet emitted (aligned with back[] tail)
+    const advance = async function* (this: PersonalizedLipsyncModel, final: boolean): AsyncGenerator<LipsyncOutputFrame> {
+      // Predict in batches.
+      while (predicted < received && (final || received - predicted >= s.batch)) {
+        const to = Math.min(received, predicted + s.batch);
+        await predictBatch(predicted, to);
+        for (let i = predicted; i < to; i++) history.set(i, pending[i - nextIndex]!.code!);
+        predicted = to;
+      }
+      // Step Viterbi for frames whose smoothing window is complete.
+      while (stepped < predicted && (final || stepped + radius < predicted)) {
+        const p = pending[stepped - nextIndex]!;
+        const { code, silent } = smoothAt(stepped, final ? predicted : Infinity);
+        if (strategy === 'viterbi') step(code, p.pose, silent);
+        else (p as Pending & { choice?: number }).choice = chooseBaseline(code, silent);
+        outQueue.push(p);
+        stepped++;
+        history.delete(stepped - radius - 2);
+      }
+      // Emit decided frames.
+      const lag = strategy === 'viterbi' ? s.lag : 0;
+      while (outQueue.length > (final ? 0 : lag)) {
+        let choice: number;
+        if (strategy === 'viterbi') {
+          if (final) {
+            const path = bestPath();
+            for (let i = 0; i < outQueue.length; i++) {
+              yield emit(outQueue[i]!, path[i]!, decided++);
+              meter.tick(decided);
+            }
+            outQueue.length = 0;
+            undecided.length = 0;
+            pending.splice(0, pending.length);
+            return;
+          }
+          choice = bestPath()[0]!;
+          lastState = choice;
+          undecided.shift();
+        } else {
+          choice = (outQueue[0] as Pending & { choice?: number }).choice!;
+        }
+        yield emit(outQueue.shift()!, choice, decided++);
+        meter.tick(decided);
+        pending.shift();
+        nextIndex++;
+      }
+    };
+
+    for await (const f of input.frames) {
+      throwIfAborted(options.signal);
+      if (f.audio.length !== 1920) {
+        throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `Expected 80x24 paper audio windows but received ${f.audio.length} values`);
+      }
+      if (f.crop.width !== size || f.crop.height !== size) {
+        throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `Expected ${size}x${size} canonical crops but received ${f.crop.width}x${f.crop.height}`);
+      }
+      if (!stats) running.add(f.audio);
+      pending.push({ crop: f.crop, pose: f.pose, voiced: f.voiced, audio: f.audio });
+      received++;
+      yield* advance.call(this, false);
+    }
+    if (received !== total) {
+      throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `Expected ${total} frames but the input yielded ${received}`);
+    }
+    if (received > 0) yield* advance.call(this, true);
+  }
+
+  /** The bank entry whose code is nearest the mean code (the "static mean mouth" baseline). */
+  staticMeanEntry(): number {
+    let best = 0;
+    let bd = Infinity;
+    this.profile.bank.forEach((e, i) => {
+      const d = e.code.reduce((s, v, c) => s + (v * v) / Math.max(1e-9, this.pca.variances[c]!), 0);
+      if (d < bd) {
+        bd = d;
+        best = i;
+      }
+    });
+    return best;
+  }
+}
+
+/** The mouth rectangle of a 0/255 mask as a polygon, for feathering. */
+function mouthPolygon(mask: Uint8Array, size: number): number[] {
+  let x0 = size;
+  let y0 = size;
+  let x1 = 0;
+  let y1 = 0;
+  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) if (mask[y * size + x]) {
+    x0 = Math.min(x0, x);
+    y0 = Math.min(y0, y);
+    x1 = Math.max(x1, x + 1);
+    y1 = Math.max(y1, y + 1);
+  }
+  return [x0, y0, x1, y0, x1, y1, x0, y1];
+}
+
+/** Silence: the window's centre frames are far below the recording's mean level. */
+function isSilentWindow(window: Float32Array, stats: MelBandStats): boolean {
+  let z = 0;
+  let n = 0;
+  for (let m = 0; m < 80; m++) {
+    for (let k2 = 10; k2 < 14; k2++) {
+      z += (window[m * 24 + k2]! - stats.mean[m]!) / stats.std[m]!;
+      n++;
+    }
+  }
+  return z / n < -1.5;
+}
+
+class RunningBandStats {
+  private readonly s: Float64Array;
+  private readonly s2: Float64Array;
+  private n = 0;
+  constructor(private readonly bands: number) {
+    this.s = new Float64Array(bands);
+    this.s2 = new Float64Array(bands);
+  }
+  add(window: Float32Array): void {
+    const W = window.length / this.bands;
+    for (let m = 0; m < this.bands; m++) {
+      const v = window[m * W + (W >> 1)]!;
+      this.s[m] = this.s[m]! + v;
+      this.s2[m] = this.s2[m]! + v * v;
+    }
+    this.n++;
+  }
+  current(): MelBandStats {
+    const mean = new Float32Array(this.bands);
+    const std = new Float32Array(this.bands);
+    for (let m = 0; m < this.bands; m++) {
+      const mu = this.s[m]! / Math.max(1, this.n);
+      mean[m] = mu;
+      std[m] = Math.sqrt(Math.max(1e-2, this.s2[m]! / Math.max(1, this.n) - mu * mu));
+    }
+    return { mean, std };
+  }
+}
+
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const MAGIC = 'AVDP';
+
+/**
+ * Saves a fitted model as one file: 'AVDP', a u32 header length, the JSON profile, then the bank
+ * crops (raw RGB24). Written to a temporary name and renamed, like every avdub output.
+ */
+export async function saveSpeakerProfile(model: PersonalizedLipsyncModel, path: string): Promise<string> {
+  const { AtomicOutput } = await import('../../util/atomic.js');
+  const { writeFile } = await import('node:fs/promises');
+  const header = Buffer.from(JSON.stringify(model.profile), 'utf8');
+  const head = Buffer.alloc(8);
+  head.write(MAGIC, 0, 'latin1');
+  head.writeUInt32LE(header.length, 4);
+  const out = await AtomicOutput.open(path);
+  try {
+    await writeFile(out.tempPath, Buffer.concat([head, header, ...model.crops]));
+    return await out.commit();
+  } catch (e) {
+    await out.discard();
+    throw e;
+  }
+}
+
+/** Loads a profile saved by `saveSpeakerProfile`. */
+export async function loadSpeakerProfile(path: string, settings: Partial<PersonalizedGenerateSettings> = {}): Promise<PersonalizedLipsyncModel> {
+  const { readFile } = await import('node:fs/promises');
+  let buf: Buffer;
+  try {
+    buf = await readFile(path);
+  } catch (cause) {
+    throw new AvdubError(ErrorCode.INPUT_NOT_FOUND, `Speaker profile not found: ${path}`, { cause });
+  }
+  if (buf.length < 8 || buf.toString('latin1', 0, 4) !== MAGIC) {
+    throw new AvdubError(ErrorCode.MODEL_LOAD, `Not an avdub speaker profile: ${path}`);
+  }
+  const len = buf.readUInt32LE(4);
+  let profile: SpeakerProfile;
+  try {
+    profile = JSON.parse(buf.toString('utf8', 8, 8 + len)) as SpeakerProfile;
+  } catch (cause) {
+    throw new AvdubError(ErrorCode.MODEL_LOAD, `Corrupt speaker profile header: ${path}`, { cause });
+  }
+  if (profile.format !== 'avdub-speaker-profile' || profile.version !== 1) {
+    throw new AvdubError(ErrorCode.MODEL_LOAD, `Unsupported speaker profile format in ${path}`);
+  }
+  const cropBytes = profile.cropSize * profile.cropSize * 3;
+  const crops: Uint8Array[] = [];
+  let o = 8 + len;
+  for (let i = 0; i < profile.bank.length; i++, o += cropBytes) {
+    if (o + cropBytes > buf.length) throw new AvdubError(ErrorCode.MODEL_LOAD, `Truncated speaker profile: ${path}`);
+    crops.push(Uint8Array.from(buf.subarray(o, o + cropBytes)));
+  }
+  return new PersonalizedLipsyncModel(profile, crops, settings);
+}
