@@ -43,6 +43,8 @@ export interface FootageOptions extends OperationOptions, FfmpegOptions {
   exclude?: { start: number; end: number }[];
   info?: MediaInfo;
   audio?: AudioContext;
+  /** Seconds added to each frame's time when taking its audio window (the speaker's A/V offset). */
+  audioOffset?: number;
 }
 
 /** The tracked frames of `video` as fit input (streamed: one decoded frame at a time). */
@@ -58,7 +60,7 @@ export async function* footageFrames(video: string, options: FootageOptions & { 
     if (!face || excluded(frame.index)) continue;
     const { crop, transform } = canon.canonicalize(frame, face.landmarks);
     const canonical = canon.toCanonical(face.landmarks, transform);
-    const window = audio.frontend.windows(audio.mel, [frame.timestamp]);
+    const window = audio.frontend.windows(audio.mel, [frame.timestamp + (options.audioOffset ?? 0)]);
     yield {
       index: frame.index,
       crop,

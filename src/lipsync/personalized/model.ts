@@ -114,7 +114,7 @@ export interface SpeakerProfile {
   /** Mouth-shape PCA (landmark space: MOUTH_SHAPE_POINTS x, y). */
   pca: { dim: number; k: number; mean: number[]; components: number[]; variances: number[]; explained: number };
   /** Audio features -> PCA code: code = x W + b. */
-  regressor: { d: number; k: number; W: number[]; b: number[]; lambda: number; cvError: number; baselineError: number };
+  regressor: { d: number; k: number; W: number[]; b: number[]; lambda: number; cvError: number; baselineError: number; deshrink?: number[] };
   /** Code of the speaker's closed, still mouth (from silent frames). */
   restCode: number[];
   bank: { frame: number; code: number[]; pose: HeadPose }[];
@@ -192,6 +192,28 @@ export async function fitPersonalizedModel(
     }
   }
   const b = pcaEncode(pca, fitted.b);
+  // Ridge shrinks predictions toward the mean code; the crop choice then follows pose and
+  // continuity instead of the audio. Where cross-validation shows skill, rescale each component
+  // so the predicted codes have the training codes' variance (Var(x·w) = wᵀ Σx w, exact from
+  // the sufficient statistics). Without skill, leave them shrunk: louder noise helps no one.
+  const deshrink = new Float64Array(k).fill(1);
+  if (fitted.cvError < 0.98 * fitted.baselineError) {
+    const cov = ridge.featureCovariance();
+    for (let c = 0; c < k; c++) {
+      let v = 0;
+      for (let i = 0; i < d; i++) {
+        const wi = W[i * k + c]!;
+        if (wi === 0) continue;
+        for (let j = 0; j < d; j++) v += wi * cov[i * d + j]! * W[j * k + c]!;
+      }
+      deshrink[c] = v > 1e-12 ? Math.min(4, Math.sqrt(pca.variances[c]! / v)) : 1;
+    }
+    // Keep the mean prediction where it was: code = (x W + b - m) s + m with m = mean code (0).
+    for (let c = 0; c < k; c++) {
+      for (let i = 0; i < d; i++) W[i * k + c] = W[i * k + c]! * deshrink[c]!;
+      b[c] = b[c]! * deshrink[c]!;
+    }
+  }
   const restPool = (rest.length >= 5 ? rest : anyClosed).sort((x, y) => x.opening - y.opening);
   const restN = Math.max(1, Math.ceil(restPool.length / 4));
   const restShape = new Float64Array(shapeDim);
@@ -210,7 +232,7 @@ export async function fitPersonalizedModel(
       variances: Array.from(pca.variances),
       explained: pca.explained,
     },
-    regressor: { d, k, W: Array.from(W), b: Array.from(b), lambda: fitted.lambda, cvError: fitted.cvError, baselineError: fitted.baselineError },
+    regressor: { d, k, W: Array.from(W), b: Array.from(b), lambda: fitted.lambda, cvError: fitted.cvError, baselineError: fitted.baselineError, deshrink: Array.from(deshrink) },
     restCode: Array.from(pcaEncode(pca, restShape)),
     bank: entries.map((e) => ({ frame: e.frame, code: Array.from(pcaEncode(pca, e.payload.shape)), pose: e.payload.pose })),
     cropSize,

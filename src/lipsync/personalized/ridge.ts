@@ -105,6 +105,17 @@ export class RidgeAccumulator {
     return { d: this.d, m: this.m, W, b, lambda: best.lambda, cvError: best.err, baselineError };
   }
 
+  /** Covariance of the features over every sample (d x d), from the sufficient statistics. */
+  featureCovariance(): Float64Array {
+    const s = this.stats([...Array(this.folds).keys()]);
+    const n = Math.max(1, s.n);
+    const C = new Float64Array(this.d * this.d);
+    for (let i = 0; i < this.d; i++) {
+      for (let j = 0; j < this.d; j++) C[i * this.d + j] = s.sxx[i * this.d + j]! / n - (s.sx[i]! / n) * (s.sx[j]! / n);
+    }
+    return C;
+  }
+
   private stats(folds: number[]) {
     const { d, m } = this;
     const sx = new Float64Array(d);
