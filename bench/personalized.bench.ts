@@ -39,7 +39,7 @@ const results = [
   }),
 ];
 
-const frames = [];
+const frames: { crop: import("../src/lipsync/types.js").CanonicalCrop; audio: Float32Array; pose: { yaw: number; pitch: number; roll: number }; voiced?: boolean }[] = [];
 for await (const f of footageFrames(clip, { info, track, audio })) frames.push({ crop: f.crop, audio: f.audio, pose: f.pose, voiced: f.voiced });
 const gen = (strategy: 'viterbi' | 'static-mean') => async () => {
   let n = 0;

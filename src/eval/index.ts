@@ -17,3 +17,23 @@ export {
   type TimedPhoneme,
 } from './metrics.js';
 export { plotSeriesPng, contactSheetPng, type Series } from './plots.js';
+export {
+  evaluate,
+  defaultEvaluateOptions,
+  selfReenactmentMetrics,
+  crossReenactmentMetrics,
+  changedOutsideRender,
+  canonicalMouthRegion,
+  EVAL_STRATEGIES,
+  EVAL_MOUTH_LANDMARKS,
+  type EvalStrategy,
+  type EvaluateOptions,
+  type EvaluationResult,
+  type EvalFrameRange,
+  type StrategyMetrics,
+  type SelfMetrics,
+  type CrossMetrics,
+  type VisemeMetrics,
+  type ReenactmentFrame,
+} from './evaluate.js';
+export { evaluationTable, evaluationMarkdown, beatsBaselines } from './report.js';
