@@ -55,7 +55,7 @@ import { AtomicOutput } from '../util/atomic.js';
 import type { OperationOptions } from '../util/progress.js';
 import { is } from '../util/validate.js';
 import { VERSION } from '../version.js';
-import {
+import { normalizePhoneme,
   bestOffset,
   changedPixelsOutside,
   landmarkJitter,
@@ -847,7 +847,7 @@ export async function evaluate(video: string, options: EvaluateOptions = {}): Pr
 
 /** IPA phonemes as TTS engines report them carry stress marks (ˈɑː): strip them before the viseme lookup. */
 export function normalizePhonemes(phonemes: readonly TimedPhoneme[]): TimedPhoneme[] {
-  return phonemes.map((p) => ({ ...p, text: p.text.replace(/[ˈˌ'",%=]/g, '') }));
+  return phonemes.map((p) => ({ ...p, text: normalizePhoneme(p.text) }));
 }
 
 function nearestFrame(frames: readonly RealFrame[], t: number, tolerance: number): number | undefined {

@@ -11,6 +11,7 @@ export {
   landmarkJitter,
   changedPixelsOutside,
   visemeConsistency,
+  normalizePhoneme,
   BILABIAL_PHONEMES,
   OPEN_VOWEL_PHONEMES,
   type Rect,

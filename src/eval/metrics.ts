@@ -279,7 +279,12 @@ export interface TimedPhoneme {
 
 /** Bilabials close the lips completely; open vowels open them widest. */
 export const BILABIAL_PHONEMES: readonly string[] = Object.freeze(['p', 'b', 'm']);
-export const OPEN_VOWEL_PHONEMES: readonly string[] = Object.freeze(['a', 'A', 'a:', 'A:', 'aa', 'ɑ', 'ɑː', 'aː', 'æ', 'a#', 'aI', 'aU', 'ɐ']);
+export const OPEN_VOWEL_PHONEMES: readonly string[] = Object.freeze(['a', 'A', 'a:', 'A:', 'aa', 'ɑ', 'ɑː', 'aː', 'æ', 'a#', 'aI', 'aU', 'aɪ', 'aʊ', 'ɐ']);
+
+/** A phoneme as TTS engines report it, without IPA/espeak stress and emphasis marks (ˈɑː -> ɑː). */
+export function normalizePhoneme(text: string): string {
+  return text.replace(/[ˈˌ'",%=]/g, '');
+}
 
 /**
  * Viseme consistency: for each bilabial phoneme, is the mouth (at the frame nearest the
@@ -307,10 +312,11 @@ export function visemeConsistency(
   let vowOk = 0;
   for (const p of phonemes) {
     const o = openings[nearest((p.start + p.end) / 2)]!;
-    if (BILABIAL_PHONEMES.includes(p.text)) {
+    const text = normalizePhoneme(p.text);
+    if (BILABIAL_PHONEMES.includes(text)) {
       bil++;
       if (o <= closedBelow) bilOk++;
-    } else if (OPEN_VOWEL_PHONEMES.includes(p.text)) {
+    } else if (OPEN_VOWEL_PHONEMES.includes(text)) {
       vow++;
       if (o >= openAbove) vowOk++;
     }

@@ -22,7 +22,7 @@ export async function plotSeriesPng(
 ): Promise<string> {
   const W = opts.width ?? 900;
   const H = opts.height ?? 320;
-  const m = { l: 56, r: 16, t: 32, b: 40 };
+  const m = { l: opts.yLabel ? 72 : 56, r: 16, t: 48, b: 40 };
   const n = Math.max(...series.map((s) => s.values.length));
   const xs = (i: number): number => (opts.timestamps ? opts.timestamps[i]! : i);
   const x0 = xs(0);
@@ -47,7 +47,8 @@ export async function plotSeriesPng(
     return `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.5"/>`;
   });
   const legend = series
-    .map((s, i) => `<rect x="${m.l + 10 + i * 180}" y="10" width="14" height="4" fill="${s.color}"/><text x="${m.l + 30 + i * 180}" y="16" font-size="12" font-family="sans-serif">${escapeXml(s.label)}</text>`)
+    // Legend on its own row under the title, so long labels never collide with it.
+    .map((s, i) => `<rect x="${m.l + 10 + i * 200}" y="30" width="14" height="4" fill="${s.color}"/><text x="${m.l + 30 + i * 200}" y="36" font-size="12" font-family="sans-serif">${escapeXml(s.label)}</text>`)
     .join('');
   const ticks = [lo, (lo + hi) / 2, hi]
     .map((v) => `<text x="${m.l - 6}" y="${py(v) + 4}" font-size="11" text-anchor="end" font-family="sans-serif">${v.toFixed(3)}</text><line x1="${m.l}" x2="${W - m.r}" y1="${py(v)}" y2="${py(v)}" stroke="#ddd"/>`)
@@ -55,6 +56,7 @@ export async function plotSeriesPng(
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><rect width="100%" height="100%" fill="white"/>${ticks}
 <line x1="${m.l}" x2="${m.l}" y1="${m.t}" y2="${H - m.b}" stroke="#333"/><line x1="${m.l}" x2="${W - m.r}" y1="${H - m.b}" y2="${H - m.b}" stroke="#333"/>
 <text x="${W / 2}" y="${H - 8}" font-size="12" text-anchor="middle" font-family="sans-serif">${opts.timestamps ? 'time (s)' : 'frame'}</text>
+${opts.yLabel ? `<text x="14" y="${(m.t + H - m.b) / 2}" font-size="12" text-anchor="middle" font-family="sans-serif" transform="rotate(-90 14 ${(m.t + H - m.b) / 2})">${escapeXml(opts.yLabel)}</text>` : ''}
 ${opts.title ? `<text x="${W - m.r}" y="16" font-size="13" text-anchor="end" font-family="sans-serif">${escapeXml(opts.title)}</text>` : ''}
 ${legend}${paths.join('')}</svg>`;
   return writePng(path, await sharp(Buffer.from(svg)).png().toBuffer());

@@ -37,6 +37,9 @@ export function voicedAt(vad: VadResult, t: number): boolean {
 }
 
 export interface FootageOptions extends OperationOptions, FfmpegOptions {
+  /** Face-model cache folder and device for tracking (see the face stack). */
+  cacheDir?: string;
+  device?: import('../../runtime/devices.js').Device;
   /** The speaker's track; found with `trackMainFace` when not given. */
   track?: FaceTrack;
   /** Frame ranges (inclusive) left out, e.g. a held-out stretch for self-reenactment. */
@@ -81,7 +84,7 @@ export async function fitOnVideo(
   options: FootageOptions & Partial<PersonalizedFitOptions> = {},
 ): Promise<{ model: PersonalizedLipsyncModel; track: FaceTrack; audio: AudioContext; info: MediaInfo }> {
   const info = options.info ?? (await probeMedia(video, { ...options, scanFrames: true }));
-  const track = options.track ?? (await trackMainFace(video, { signal: options.signal, onProgress: options.onProgress }));
+  const track = options.track ?? (await trackMainFace(video, { signal: options.signal, onProgress: options.onProgress, cacheDir: options.cacheDir, device: options.device }));
   const audio = options.audio ?? audioContext((await extractAudio(video, { ...options, info })).samples);
   const model = await fitPersonalizedModel(footageFrames(video, { ...options, info, track, audio }), {
     ...options,
