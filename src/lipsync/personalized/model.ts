@@ -70,6 +70,13 @@ export interface PersonalizedFitOptions extends OperationOptions {
   pcaMaxComponents?: number;
   /** Ridge penalties tried by cross-validation. */
   lambdas?: number[];
+  /**
+   * How far predictions are rescaled towards the training codes' variance where the regressor
+   * has skill: 0 keeps ridge's shrunk (least-squares) predictions, 1 matches the variance.
+   * Shrunk predictions minimise the landmark error; rescaled ones make the crop choice follow
+   * the audio. @default 1
+   */
+  deshrinkPower?: number;
   /** How the 80 x 24 window is pooled into regression features. @default DEFAULT_AUDIO_LAYOUT */
   layout?: AudioFeatureLayout;
   name?: string;
@@ -206,7 +213,7 @@ export async function fitPersonalizedModel(
         if (wi === 0) continue;
         for (let j = 0; j < d; j++) v += wi * cov[i * d + j]! * W[j * k + c]!;
       }
-      deshrink[c] = v > 1e-12 ? Math.min(4, Math.sqrt(pca.variances[c]! / v)) : 1;
+      deshrink[c] = v > 1e-12 ? Math.min(4, Math.sqrt(pca.variances[c]! / v)) ** (options.deshrinkPower ?? 1) : 1;
     }
     // Keep the mean prediction where it was: code = (x W + b - m) s + m with m = mean code (0).
     for (let c = 0; c < k; c++) {
