@@ -7,7 +7,7 @@
  * (ASR/MT/TTS interfaces, registry, subtitles, espeak, HTTP clients), `face` (BlazeFace,
  * FaceMesh, FaceTracker), `canonical` (FaceCanonicalizer, masks), `references`
  * (ReferenceSelector), `lipsync` (LipsyncModel and implementations), `render` (Renderer),
- * `eval` (quality metrics), and the cross-cutting errors, validation and progress types.
+ * `eval` (quality metrics), `pipeline` (DubPipeline: `dub` and `lipsync`), and the cross-cutting errors, validation and progress types.
  *
  * @packageDocumentation
  */
@@ -27,4 +27,5 @@ export * from './references/index.js';
 export * from './lipsync/index.js';
 export * from './render/index.js';
 export * from './eval/index.js';
+export * from './pipeline/index.js';
 export { VERSION } from './version.js';

@@ -3,6 +3,8 @@ import { AvdubError, ErrorCode } from '../errors.js';
 import { probeMedia, type MediaInfo } from '../media/probe.js';
 import { listDevices } from '../runtime/session.js';
 import { trackCommand } from './track.js';
+import { dubCommand, lipsyncCommand } from './pipeline-commands.js';
+import { evalCommand } from './eval.js';
 import { VERSION } from '../version.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 
@@ -13,6 +15,13 @@ Usage:
   avdub devices [--json]          Execution providers this install can use (each is tested)
   avdub track <video> [--json out.json] [--overlay out.mp4]
                                   Find and track faces; landmarks, pose, canonical crop box
+  avdub lipsync <video> --audio <track> [-o out.mp4] [--json]
+                                  Lip-sync the video to a finished dubbed track
+  avdub dub <video> --to <lang> [--transcript x.srt] [--translation y.srt]
+            [--asr|--mt|--tts <provider id>] [-o out.mp4] [--json]
+                                  Transcribe, translate, synthesize, time-fit and lip-sync
+  avdub eval <video> [--out dir] [--json]
+                                  Lip-sync quality: self/cross-reenactment against baselines
   avdub --version | --help
 
 Exit codes: 0 ok, 1 failure, 2 usage, 3 bad input, 4 device, 5 provider, 6 no face, 130 aborted.
@@ -50,6 +59,12 @@ export async function main(argv: string[], io: CliIO = stdio): Promise<number> {
         return await devicesCommand(rest, io);
       case 'track':
         return await trackCommand(rest, io, controller.signal);
+      case 'lipsync':
+        return await lipsyncCommand(rest, io, controller.signal);
+      case 'dub':
+        return await dubCommand(rest, io, controller.signal);
+      case 'eval':
+        return await evalCommand(rest, io, controller.signal);
       default:
         throw usage(`Unknown command "${command}". Run avdub --help.`);
     }

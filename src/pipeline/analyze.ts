@@ -1,0 +1,238 @@
+/**
+ * Pass 1, the analysis pass: one decode of the video that tracks faces (the streaming
+ * FaceTracker), detects shot cuts, and at the same time feeds the personalized model's fit and
+ * keeps reference candidates, so that fitting costs no decode of its own.
+ *
+ * The main track is only known at the end (it is the largest face with the most frames), so
+ * every live track gets its own fit, fed through a queue with canonical crops made from the
+ * tracker's raw (unsmoothed) landmarks of that frame; when the pass ends the main track's fit
+ * is solved and the others are dropped. A track that has ended and can no longer become the
+ * main one stops being fitted at once, so a crowd of short spurious tracks costs little.
+ */
+import { FaceCanonicalizer } from '../canonical/canonicalizer.js';
+import { AvdubError, ErrorCode, throwIfAborted } from '../errors.js';
+import { headPose } from '../face/pose.js';
+import { FaceTracker, type FaceTrackerInit } from '../face/tracker.js';
+import { interocularDistance } from '../face/landmarks.js';
+import type { FfmpegOptions } from '../media/binaries.js';
+import { readFrames } from '../media/frames.js';
+import type { MediaInfo } from '../media/probe.js';
+import { ReferenceSelector } from '../references/selector.js';
+import { ProgressMeter, type OperationOptions } from '../util/progress.js';
+import { fitPersonalizedModel, type FitFrame, type PersonalizedFitOptions, type PersonalizedLipsyncModel } from '../lipsync/personalized/model.js';
+import { voicedAt, type AudioContext } from '../lipsync/personalized/footage.js';
+import { mainFaces, summarizeTracks, type ReferenceFrame, type VideoAnalysis } from './analysis.js';
+import { CutDetector } from './plan.js';
+import { AsyncQueue } from './queue.js';
+
+export interface AnalyzeOptions extends OperationOptions, FfmpegOptions {
+  info: MediaInfo;
+  tracker: FaceTrackerInit;
+  /** Fit the personalized model on the footage (its own audio). */
+  fit?: { audio: AudioContext; options: Partial<Omit<PersonalizedFitOptions, 'audioStats'>> };
+  /** Keep up to this many reference candidates of the main face (0: none). */
+  references: number;
+  /** References to choose among the candidates. */
+  referenceCount: number;
+  /** Shot-cut threshold (mean absolute block-luma difference, 0-255). */
+  cutThreshold: number;
+  /** Most tracks fitted at once. */
+  maxFitTracks: number;
+}
+
+export interface AnalyzeResult {
+  analysis: VideoAnalysis;
+  /** The fitted model of the main track (when `fit` was asked and a main track exists). */
+  model?: PersonalizedLipsyncModel;
+  /** Why the main track could not be fitted (too little footage, ...). */
+  fitError?: unknown;
+  /** Frames the fit saw for the main track. */
+  fitFrames: number;
+  /** Wall time of the decode loop and the final solve; JS time inside the loop by step. */
+  seconds: { decodeAndTrack: number; fitSolve: number; track: number; canonicalize: number; cuts: number; fitWait: number };
+}
+
+const MIN_FIT_FRAMES = 20;
+
+interface FitState {
+  queue: AsyncQueue<FitFrame>;
+  promise: Promise<PersonalizedLipsyncModel>;
+  frames: number;
+  lastIndex: number;
+  iodSum: number;
+  dropped: boolean;
+}
+
+interface RefState {
+  stride: number;
+  items: { frame: number; crop: Uint8Array; canonical: Float32Array; pose: { yaw: number; pitch: number; roll: number } }[];
+}
+
+export async function analyzeVideo(video: string, o: AnalyzeOptions): Promise<AnalyzeResult> {
+  const { info, signal } = o;
+  const t0 = performance.now();
+  const tracker = await FaceTracker.create({ ...o.tracker, signal });
+  const canon = new FaceCanonicalizer();
+  const cuts = new CutDetector(o.cutThreshold);
+  const cutList: number[] = [];
+  const fits = new Map<number, FitState>();
+  const refs = new Map<number, RefState>();
+  const meter = new ProgressMeter('track', info.video?.frameCount, o.onProgress);
+  const fps = info.video && info.video.fps > 0 ? info.video.fps : 25;
+  const maxGapFrames = Math.ceil(((o.tracker.maxGapSeconds ?? 2) + 0.5) * fps);
+  const startTime = info.video?.startTime ?? 0;
+  const fitOptions = o.fit;
+  let frames = 0;
+  const sec = { track: 0, canonicalize: 0, cuts: 0, fitWait: 0 };
+
+  const stopFit = (s: FitState, reason: string): void => {
+    if (s.dropped) return;
+    s.dropped = true;
+    s.queue.fail(new AvdubError(ErrorCode.ABORTED, reason));
+  };
+
+  try {
+    for await (const frame of readFrames(video, { info, reuseBuffer: true, signal, ffmpegPath: o.ffmpegPath, ffprobePath: o.ffprobePath })) {
+      throwIfAborted(signal);
+      frames++;
+      let tm = performance.now();
+      const d = cuts.push(frame);
+      if (cuts.isCut(d)) cutList.push(frame.index);
+      sec.cuts += performance.now() - tm;
+      tm = performance.now();
+      const found = await tracker.process(frame);
+      sec.track += performance.now() - tm;
+      const t = frame.timestamp - startTime;
+      let window: Float32Array | undefined;
+      let voiced: boolean | undefined;
+      for (const face of found.faces) {
+        const wantFit = fitOptions !== undefined;
+        const wantRef = o.references > 0;
+        if (!wantFit && !wantRef) break;
+        let fit = wantFit ? fits.get(face.trackId) : undefined;
+        if (wantFit && !fit) {
+          const live = [...fits.values()].filter((s) => !s.dropped).length;
+          if (live < o.maxFitTracks) {
+            const queue = new AsyncQueue<FitFrame>();
+            const promise = fitPersonalizedModel(queue, { ...fitOptions.options, audioStats: fitOptions.audio.stats, signal });
+            promise.catch(() => {}); // settled below
+            fit = { queue, promise, frames: 0, lastIndex: frame.index, iodSum: 0, dropped: false };
+            fits.set(face.trackId, fit);
+          }
+        }
+        const ref = wantRef ? (refs.get(face.trackId) ?? newRef(refs, face.trackId)) : undefined;
+        const keepRef = ref !== undefined && frame.index % ref.stride === 0;
+        if ((!fit || fit.dropped) && !keepRef) continue;
+        const tc = performance.now();
+        const { crop, transform } = canon.canonicalize(frame, face.landmarks);
+        const canonical = canon.toCanonical(face.landmarks, transform);
+        const pose = headPose(face.landmarks);
+        sec.canonicalize += performance.now() - tc;
+        if (fit && !fit.dropped) {
+          window ??= fitOptions!.audio.frontend.windows(fitOptions!.audio.mel, [Math.max(0, t)]);
+          voiced ??= voicedAt(fitOptions!.audio.vad, t);
+          fit.queue.push({ index: frame.index, crop, canonicalLandmarks: canonical, pose, audio: window, voiced });
+          fit.frames++;
+          fit.lastIndex = frame.index;
+          fit.iodSum += interocularDistance(face.landmarks);
+        }
+        if (keepRef) {
+          ref.items.push({ frame: frame.index, crop: crop.data, canonical, pose });
+          if (ref.items.length > o.references) {
+            // Keep every other candidate: the spacing doubles, memory stays at `references` crops.
+            ref.stride *= 2;
+            ref.items = ref.items.filter((it) => it.frame % ref.stride === 0);
+          }
+        }
+      }
+      // Tracks that ended and cannot win any more stop being fitted.
+      if (fitOptions) {
+        let best = 0;
+        for (const s of fits.values()) if (!s.dropped) best = Math.max(best, s.iodSum);
+        for (const s of fits.values()) {
+          if (s.dropped || frame.index - s.lastIndex <= maxGapFrames) continue;
+          if (s.frames < MIN_FIT_FRAMES) stopFit(s, 'track too short to fit');
+          else if (s.iodSum * 2 < best) stopFit(s, 'not the main track');
+        }
+      }
+      // Keep the fits from falling behind the decoder (they run in the gaps between awaits).
+      tm = performance.now();
+      for (const s of fits.values()) {
+        while (!s.dropped && s.queue.length > 16) await new Promise<void>((r) => setImmediate(r));
+      }
+      sec.fitWait += performance.now() - tm;
+      meter.tick(frames);
+    }
+  } catch (e) {
+    for (const s of fits.values()) stopFit(s, 'analysis failed');
+    await Promise.allSettled([...fits.values()].map((s) => s.promise));
+    throw e;
+  }
+  const decodeAndTrack = (performance.now() - t0) / 1000;
+  const result = tracker.finish();
+  if (result.frameCount === 0) {
+    result.width = info.video?.displayWidth ?? 0;
+    result.height = info.video?.displayHeight ?? 0;
+  }
+  const mainId = result.mainTrack?.id;
+  for (const [id, s] of fits) if (id !== mainId) stopFit(s, 'not the main track');
+  const mainFit = mainId !== undefined ? fits.get(mainId) : undefined;
+  const t1 = performance.now();
+  let model: PersonalizedLipsyncModel | undefined;
+  let fitError: unknown;
+  if (fitOptions && mainId !== undefined) {
+    if (!mainFit || mainFit.dropped) fitError = new AvdubError(ErrorCode.NO_FACE, 'The main face track was not fitted (too many faces at once)');
+    else {
+      mainFit.queue.close();
+      try {
+        model = await mainFit.promise;
+      } catch (e) {
+        fitError = e;
+      }
+    }
+  }
+  await Promise.allSettled([...fits.values()].map((s) => s.promise));
+  throwIfAborted(signal);
+
+  let references: ReferenceFrame[] = [];
+  const mainRefs = mainId !== undefined ? refs.get(mainId) : undefined;
+  if (mainRefs && mainRefs.items.length > 0 && o.referenceCount > 0) {
+    const selector = new ReferenceSelector({ k: o.referenceCount, exclusionFrames: 0 });
+    // Dubbing drives the face with new audio, so no frame is a target to exclude (001 s3.1.4's
+    // exclusion is about not leaking the target frame during training and self-reenactment).
+    const chosen = new Set(selector.select(mainRefs.items.map((it) => ({ frame: it.frame, landmarks: it.canonical, pose: it.pose })), []));
+    references = mainRefs.items.filter((it) => chosen.has(it.frame)).map((it) => ({ frame: it.frame, crop: it.crop }));
+  }
+
+  const analysis: VideoAnalysis = {
+    frameCount: result.frameCount,
+    width: result.width,
+    height: result.height,
+    tracks: summarizeTracks(result),
+    mainTrackId: mainId,
+    main: mainFaces(result.mainTrack),
+    cuts: cutList,
+    cropSize: canon.size,
+    references,
+  };
+  return {
+    analysis,
+    model,
+    fitError,
+    fitFrames: mainFit?.frames ?? 0,
+    seconds: {
+      decodeAndTrack,
+      fitSolve: (performance.now() - t1) / 1000,
+      track: sec.track / 1000,
+      canonicalize: sec.canonicalize / 1000,
+      cuts: sec.cuts / 1000,
+      fitWait: sec.fitWait / 1000,
+    },
+  };
+}
+
+function newRef(refs: Map<number, RefState>, id: number): RefState {
+  const r: RefState = { stride: 1, items: [] };
+  refs.set(id, r);
+  return r;
+}

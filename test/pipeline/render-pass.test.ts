@@ -1,0 +1,192 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AvdubError, ErrorCode } from '../../src/errors.js';
+import { liveChildProcessCount } from '../../src/media/process.js';
+import { probeMedia, type MediaInfo } from '../../src/media/probe.js';
+import { VideoWriter } from '../../src/media/writer.js';
+import { featheredPolygonMask } from '../../src/render/mask.js';
+import { CutDetector, planRuns } from '../../src/pipeline/plan.js';
+import { renderMask, renderPass, type OutputFrameInfo, type RenderPassOptions } from '../../src/pipeline/render-pass.js';
+import { ffmpeg, makeClip, tempDir } from '../helpers/media.js';
+import { MockLipsyncModel, decodeAll, diffOutside, range, syntheticMain } from './helpers.js';
+
+const tmp = tempDir('avdub-render-pass-');
+let clip: string;
+let info: MediaInfo;
+let input: { data: Uint8Array; timestamp: number }[];
+const W = 160;
+
+beforeAll(async () => {
+  clip = makeClip(join(tmp.dir, 'clip.mp4'), { seconds: 2, fps: 25, size: '160x120' });
+  info = await probeMedia(clip, { scanFrames: true });
+  input = await decodeAll(clip);
+});
+afterAll(() => tmp.cleanup());
+
+// Frames 5-30 have the face (one run), 34-36 too (a run too short to touch), then none.
+const MAIN = [...range(5, 30), ...range(34, 36)];
+
+function options(over: Partial<RenderPassOptions> = {}): RenderPassOptions {
+  const main = syntheticMain(MAIN, 25);
+  const plan = planRuns(main, [], { minRunFrames: 8, fadeFrames: 5, maxJump: 0.5, frameCount: 50 });
+  return {
+    video: clip,
+    info,
+    output: join(tmp.dir, 'out.mp4'),
+    main,
+    runs: plan.runs,
+    otherFaceAt: (i) => i >= 40 && i <= 44,
+    model: new MockLipsyncModel(7),
+    audioWindow: () => new Float32Array(80 * 24),
+    voiced: () => true,
+    crf: 18,
+    preset: 'ultrafast',
+    featherSigma: 4,
+    colorTransfer: false,
+    maxBufferedFrames: 16,
+    ...over,
+  };
+}
+
+describe('renderPass', () => {
+  it('changes pixels only inside the render box of main-track frames; every other frame is bit-identical', async () => {
+    const seen: OutputFrameInfo[] = [];
+    let outsideDiffs = 0;
+    let passDiffs = 0;
+    let insideChanged = 0;
+    const stats = await renderPass(
+      options({
+        output: join(tmp.dir, 'a.mp4'),
+        onFrame: (frame, i) => {
+          seen.push(i);
+          const orig = input[i.index]!.data;
+          if (i.box) {
+            outsideDiffs += diffOutside(frame.data, orig, W, i.box);
+            insideChanged += diffOutside(frame.data, orig, W, null);
+          } else passDiffs += diffOutside(frame.data, orig, W, null);
+        },
+      }),
+    );
+    expect(seen.map((s) => s.index)).toEqual(range(0, 49));
+    expect(outsideDiffs).toBe(0);
+    expect(passDiffs).toBe(0);
+    expect(insideChanged).toBeGreaterThan(1000); // the inverted mouth is really there
+    // 26 frames in the run: 5 fade-in + 5 fade-out frames, 16 at full opacity.
+    expect(stats).toMatchObject({ frames: 50, rendered: 16, crossFaded: 10 });
+    expect(stats.passedThrough).toEqual({ total: 24, noFace: 16, otherFace: 5, shortRun: 3 });
+    const opacities = seen.filter((s) => s.box).map((s) => Math.round(s.opacity * 6));
+    expect(opacities.slice(0, 6)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(opacities.slice(-5)).toEqual([5, 4, 3, 2, 1]);
+    expect(seen.filter((s) => s.outcome === 'short-run').map((s) => s.index)).toEqual([34, 35, 36]);
+    const out = await probeMedia(stats.output, { scanFrames: true });
+    expect(out.video?.frameCount).toBe(50);
+    expect(out.audio).toBeUndefined();
+  });
+
+  it('with lossless encoding (crf 0), passed-through frames decode exactly as a plain re-encode of the input', async () => {
+    const plain = join(tmp.dir, 'plain.mp4');
+    const w = await VideoWriter.open(plain, { width: W, height: 120, fps: 25, crf: 0, preset: 'ultrafast' });
+    for (const f of input) await w.write(f.data, f.timestamp);
+    await w.close();
+    const stats = await renderPass(options({ output: join(tmp.dir, 'lossless.mp4'), crf: 0 }));
+    const [a, b] = await Promise.all([decodeAll(stats.output), decodeAll(plain)]);
+    expect(a.length).toBe(50);
+    const faceFrames = new Set(range(5, 30));
+    for (let i = 0; i < 50; i++) {
+      if (faceFrames.has(i)) continue;
+      expect(diffOutside(a[i]!.data, b[i]!.data, W, null), `frame ${i}`).toBe(0);
+    }
+    expect(diffOutside(a[15]!.data, b[15]!.data, W, null)).toBeGreaterThan(100);
+  });
+
+  it('cancelling mid-render leaves no output, no temporary file and no child process', async () => {
+    const dir = join(tmp.dir, 'cancel');
+    const ac = new AbortController();
+    let written = 0;
+    const err = await renderPass(
+      options({
+        output: join(dir, 'cancelled.mp4'),
+        model: new MockLipsyncModel(3, 15),
+        signal: ac.signal,
+        onFrame: () => {
+          if (++written === 12) ac.abort();
+        },
+      }),
+    ).catch((e) => e);
+    expect(AvdubError.isInstance(err, ErrorCode.ABORTED)).toBe(true);
+    expect(written).toBeLessThan(50);
+    expect(readdirSync(dir)).toEqual([]);
+    expect(liveChildProcessCount()).toBe(0);
+  });
+
+  it('holds at most maxBufferedFrames decoded frames, and more only while a long-lag model waits for input', async () => {
+    const short = await renderPass(options({ output: join(tmp.dir, 'short-lag.mp4'), model: new MockLipsyncModel(2), maxBufferedFrames: 6 }));
+    expect(short.peakBufferedFrames).toBeLessThanOrEqual(6);
+    // A model that needs 20 frames of look-ahead with a cap of 4: no deadlock, ~21 frames held.
+    const long = await renderPass(options({ output: join(tmp.dir, 'long-lag.mp4'), model: new MockLipsyncModel(20), maxBufferedFrames: 4 }));
+    expect(long.frames).toBe(50);
+    expect(long.peakBufferedFrames).toBeGreaterThan(4);
+    expect(long.peakBufferedFrames).toBeLessThanOrEqual(23);
+  });
+
+  it('a model that returns too few frames fails the pass cleanly', async () => {
+    const broken = new MockLipsyncModel(0);
+    broken.generate = async function* (input) {
+      let i = 0;
+      for await (const f of input.frames) {
+        if (i < 3) yield { index: i, crop: f.crop };
+        i++;
+      }
+    };
+    const dir = join(tmp.dir, 'broken');
+    const err = await renderPass(options({ output: join(dir, 'x.mp4'), model: broken })).catch((e) => e);
+    expect(AvdubError.isInstance(err, ErrorCode.MODEL_LOAD)).toBe(true);
+    expect(readdirSync(dir)).toEqual([]);
+    expect(liveChildProcessCount()).toBe(0);
+  });
+});
+
+describe('render mask and run planning', () => {
+  it('renderMask equals featheredPolygonMask computed over the whole crop', () => {
+    const poly = Float32Array.from([31.3, 107.2, 225.1, 104.9, 232.7, 180.4, 128.2, 247.6, 22.5, 176.1]);
+    for (const sigma of [0, 2, 4]) {
+      expect(Array.from(renderMask(poly, 256, sigma))).toEqual(Array.from(featheredPolygonMask(poly, 256, 256, sigma)));
+    }
+    const edge = Float32Array.from([-10, 200, 100, 200, 100, 270, -10, 270]); // past the crop's edges
+    expect(Array.from(renderMask(edge, 256, 4))).toEqual(Array.from(featheredPolygonMask(edge, 256, 256, 4)));
+  });
+
+  it('splits runs at gaps, shot cuts and face jumps; fades only at edges next to untouched frames', () => {
+    const a = syntheticMain(range(0, 19), 25);
+    const b = syntheticMain(range(20, 39), 25, { tx: 60 }); // the face jumps 60 px at frame 20
+    const c = syntheticMain(range(45, 47), 25);
+    const p = planRuns([...a, ...b, ...c], [10], { minRunFrames: 8, fadeFrames: 2, maxJump: 0.5, frameCount: 48 });
+    expect(p.runs.map((r) => [r.start, r.end, r.startReason, r.endReason])).toEqual([
+      [0, 9, 'video-start', 'cut'],
+      [10, 19, 'cut', 'jump'],
+      [20, 39, 'jump', 'gap'],
+    ]);
+    expect(p).toMatchObject({ shortRuns: 1, shortRunFrames: 3, splitsAtCuts: 1, splitsAtJumps: 1 });
+    // No fade-in at the start of the video; fades of 2 frames elsewhere.
+    expect(Array.from(p.runs[0]!.opacity).map((x) => Math.round(x * 3))).toEqual([3, 3, 3, 3, 3, 3, 3, 3, 2, 1]);
+    expect(Array.from(p.runs[1]!.opacity.subarray(0, 3)).map((x) => Math.round(x * 3))).toEqual([1, 2, 3]);
+  });
+
+  it('CutDetector marks a change of shot, not motion within one', async () => {
+    const cutClip = join(tmp.dir, 'cut.mp4');
+    ffmpeg([
+      '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25:duration=1',
+      '-f', 'lavfi', '-i', 'mandelbrot=size=160x120:rate=25',
+      '-filter_complex', '[1]trim=duration=1,setpts=PTS-STARTPTS[m];[0][m]concat=n=2:v=1[v]',
+      '-map', '[v]', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', cutClip,
+    ]);
+    const det = new CutDetector(30);
+    const cuts: number[] = [];
+    const frames = await decodeAll(cutClip);
+    frames.forEach((f, i) => {
+      if (det.isCut(det.push({ data: f.data, width: 160, height: 120 }))) cuts.push(i);
+    });
+    expect(cuts).toEqual([25]);
+  });
+});
