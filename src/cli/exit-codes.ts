@@ -16,7 +16,10 @@ export function exitCodeFor(error: unknown): number {
   if (!AvdubError.isInstance(error)) return EXIT.FAILURE;
   switch (error.code) {
     case ErrorCode.INVALID_ARGUMENT:
+    case ErrorCode.UNKNOWN_MODEL_ID:
+    case ErrorCode.UNSUPPORTED_LANGUAGE:
       return EXIT.USAGE;
+    case ErrorCode.SUBTITLE_PARSE:
     case ErrorCode.INPUT_NOT_FOUND:
     case ErrorCode.INPUT_NOT_A_FILE:
     case ErrorCode.INPUT_EMPTY:

@@ -122,21 +122,8 @@ async function loadModel(v: CommonValues, text: string): Promise<LipsyncModel | 
   return undefined;
 }
 
-/** Exit codes for the pipeline's errors (the shared table, plus the provider-setup and subtitle codes). */
-export function pipelineExitCode(error: unknown): number {
-  if (AvdubError.isInstance(error)) {
-    switch (error.code) {
-      case ErrorCode.UNKNOWN_MODEL_ID:
-      case ErrorCode.UNSUPPORTED_LANGUAGE:
-        return EXIT.USAGE;
-      case ErrorCode.SUBTITLE_PARSE:
-        return EXIT.INPUT;
-      case ErrorCode.MODEL_LOAD:
-        return EXIT.FAILURE;
-    }
-  }
-  return exitCodeFor(error);
-}
+/** Exit codes for the pipeline's errors: the shared table (src/cli/exit-codes.ts). */
+export const pipelineExitCode = exitCodeFor;
 
 /** Progress: a bar redrawn in place on a terminal, one line per stage otherwise. */
 export class ProgressBar {

@@ -36,14 +36,14 @@ import {
 import { createDefaultRegistry } from '../providers/defaults.js';
 import { espeakVoiceFor, normalizeLanguageTag } from '../providers/languages.js';
 import type { ProviderRegistry } from '../providers/registry.js';
-import type { CallWarning, ProviderOptions } from '../providers/spec/shared.js';
+import type { ProviderOptions } from '../providers/spec/shared.js';
 import type { SpeechModelV1 } from '../providers/spec/speech.js';
 import type { Transcript, TranscriptionModelV1 } from '../providers/spec/transcription.js';
 import type { Translation, TranslationModelV1 } from '../providers/spec/translation.js';
 import { exportTranslation, subtitleTranscriptionModel, subtitleTranslationModel } from '../providers/subtitles/provider.js';
 import { checkInputFile } from '../media/probe.js';
 import { mergeOptions, type DeepPartial } from '../util/options.js';
-import type { ProgressCallback, ProgressEvent } from '../util/progress.js';
+import type { ProgressEvent } from '../util/progress.js';
 import { is } from '../util/validate.js';
 import { VERSION } from '../version.js';
 import { decodeAnalysis, encodeAnalysis, type VideoAnalysis } from './analysis.js';
