@@ -49,7 +49,7 @@ import type { FfmpegOptions } from '../media/binaries.js';
 import { readFrames } from '../media/frames.js';
 import { probeMedia, requireVideo } from '../media/probe.js';
 import { featheredPolygonMask } from '../render/mask.js';
-import { Renderer } from '../render/renderer.js';
+import { maskAlphaInFrame, Renderer } from '../render/renderer.js';
 import type { Device } from '../runtime/devices.js';
 import { AtomicOutput } from '../util/atomic.js';
 import type { OperationOptions } from '../util/progress.js';
@@ -365,26 +365,10 @@ export function changedOutsideRender(frame: RgbImage, generated: RgbImage, cropT
   if (!box) return changedPixelsOutside(frame, out, () => false);
   const { x: bx, y: by, width: bw, height: bh } = box;
   // Inside the touched box: the shared metric, with the mask's support in frame pixels.
-  const support = new Uint8Array(bw * bh);
-  const [a, b, c, d, e, f] = invertAffine(cropToFrame);
-  const cw = generated.width;
-  const ch = generated.height;
-  const m = (x: number, y: number): number => (x < 0 || y < 0 || x >= cw || y >= ch ? 0 : mask[y * cw + x]!);
-  for (let v = 0; v < bh; v++) {
-    const fy = by + v + 0.5;
-    for (let u = 0; u < bw; u++) {
-      const fx = bx + u + 0.5;
-      const sx = a * fx + b * fy + c - 0.5;
-      const sy = d * fx + e * fy + f - 0.5;
-      const x0 = Math.floor(sx);
-      const y0 = Math.floor(sy);
-      const tx = sx - x0;
-      const ty = sy - y0;
-      const val = (1 - ty) * ((1 - tx) * m(x0, y0) + tx * m(x0 + 1, y0)) + ty * ((1 - tx) * m(x0, y0 + 1) + tx * m(x0 + 1, y0 + 1));
-      if (val > 0) support[v * bw + u] = 1;
-    }
-  }
-  let n = changedPixelsOutside(subImage(frame, box), subImage(out, box), support);
+  const alpha = new Float32Array(bw * bh);
+  maskAlphaInFrame(mask, generated.width, generated.height, invertAffine(cropToFrame), box, alpha);
+  const support = alpha.map((v) => (v > 0 ? 1 : 0));
+  let n = changedPixelsOutside(subImage(frame, box), subImage(out, box), Uint8Array.from(support));
   // Outside the box nothing may change at all: compare rows natively, count only on a mismatch.
   const stride = frame.width * 3;
   const seg = (img: RgbImage, y: number, x0: number, x1: number): Buffer => Buffer.from(img.data.buffer, img.data.byteOffset + y * stride + x0 * 3, (x1 - x0) * 3);

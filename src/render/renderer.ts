@@ -99,27 +99,7 @@ export class Renderer {
     const alpha = this.alpha.subarray(0, n);
     warpAffineBicubic(generated, composeAffine(frameToCrop, [1, 0, bx, 0, 1, by]), bw, bh, warped);
 
-    // Alpha per frame pixel: the crop-space mask sampled bilinearly at the pixel centre.
-    const [a, b, c, d, e, f] = frameToCrop;
-    let visible = 0;
-    for (let v = 0; v < bh; v++) {
-      const fy = by + v + 0.5;
-      for (let u = 0; u < bw; u++) {
-        const fx = bx + u + 0.5;
-        const sx = a * fx + b * fy + c - 0.5;
-        const sy = d * fx + e * fy + f - 0.5;
-        const x0 = Math.floor(sx);
-        const y0 = Math.floor(sy);
-        const tx = sx - x0;
-        const ty = sy - y0;
-        const m = (x: number, y: number): number => (x < 0 || y < 0 || x >= cw || y >= ch ? 0 : mask[y * cw + x]!);
-        const val =
-          (1 - ty) * ((1 - tx) * m(x0, y0) + tx * m(x0 + 1, y0)) + ty * ((1 - tx) * m(x0, y0 + 1) + tx * m(x0 + 1, y0 + 1));
-        const al = val * opacity;
-        alpha[v * bw + u] = al;
-        if (al > 0) visible++;
-      }
-    }
+    const visible = maskAlphaInFrame(mask, cw, ch, frameToCrop, { x: bx, y: by, width: bw, height: bh }, alpha, opacity);
     if (visible === 0) return null;
 
     const stride = frame.width * 3;
@@ -143,4 +123,41 @@ export class Renderer {
     }
     return { x: bx, y: by, width: bw, height: bh };
   }
+}
+
+/**
+ * The crop-space mask seen from the frame: for each pixel of `box`, the mask sampled bilinearly
+ * at the pixel centre mapped into the crop (0 outside the crop), times `opacity`. Returns how many
+ * pixels are non-zero. The renderer blends with it; the evaluation uses its support to check that
+ * nothing outside it changed, so both must use this one definition.
+ */
+export function maskAlphaInFrame(
+  mask: Float32Array,
+  cw: number,
+  ch: number,
+  frameToCrop: Affine,
+  box: RenderBox,
+  out: Float32Array,
+  opacity = 1,
+): number {
+  const [a, b, c, d, e, f] = frameToCrop;
+  const m = (x: number, y: number): number => (x < 0 || y < 0 || x >= cw || y >= ch ? 0 : mask[y * cw + x]!);
+  let visible = 0;
+  for (let v = 0; v < box.height; v++) {
+    const fy = box.y + v + 0.5;
+    for (let u = 0; u < box.width; u++) {
+      const fx = box.x + u + 0.5;
+      const sx = a * fx + b * fy + c - 0.5;
+      const sy = d * fx + e * fy + f - 0.5;
+      const x0 = Math.floor(sx);
+      const y0 = Math.floor(sy);
+      const tx = sx - x0;
+      const ty = sy - y0;
+      const val = (1 - ty) * ((1 - tx) * m(x0, y0) + tx * m(x0 + 1, y0)) + ty * ((1 - tx) * m(x0, y0 + 1) + tx * m(x0 + 1, y0 + 1));
+      const al = val * opacity;
+      out[v * box.width + u] = al;
+      if (al > 0) visible++;
+    }
+  }
+  return visible;
 }
