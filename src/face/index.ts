@@ -6,6 +6,8 @@ export {
   type ConvertedModel,
   type ConvertedIo,
   type TfjsGraphModelJson,
+  type TfSignature,
+  type TfSignatureEntry,
   type TfNode,
   type TfAttr,
   type TfWeightGroup,

@@ -52,11 +52,11 @@ export interface TfWeightSpec {
   quantization?: { dtype: 'float16' | 'uint8' | 'uint16'; scale?: number; min?: number; original_dtype?: string };
 }
 
-interface TfSignatureEntry {
+export interface TfSignatureEntry {
   name: string;
   tensorShape?: { dim?: { size?: string | number }[] };
 }
-interface TfSignature {
+export interface TfSignature {
   inputs?: Record<string, TfSignatureEntry>;
   outputs?: Record<string, TfSignatureEntry>;
 }

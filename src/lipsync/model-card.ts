@@ -25,7 +25,7 @@ export interface TensorSpec {
   shape: TensorDim[];
 }
 
-/** [low, high]: the tensor value that pixel 0 maps to, and pixel 255. */
+/** `[low, high]`: the tensor value that pixel 0 maps to, and pixel 255. */
 export type ValueRange = [number, number];
 
 /** A rectangle as fractions of an image side: [left, top, right, bottom]. */
