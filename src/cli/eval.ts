@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
-import { AvdubError, ErrorCode } from '../errors.js';
+import type { AvdubError } from '../errors.js';
+import { parseCommandArgs, usageError } from './args.js';
 import { EVAL_STRATEGIES, evaluate, type EvalStrategy, type EvaluateOptions } from '../eval/evaluate.js';
 import { evaluationTable } from '../eval/report.js';
 import type { TimedPhoneme } from '../eval/metrics.js';
@@ -23,7 +23,7 @@ interface Io {
 }
 
 function usage(message: string): AvdubError {
-  return new AvdubError(ErrorCode.INVALID_ARGUMENT, `${message}\n${EVAL_USAGE}`);
+  return usageError(message, EVAL_USAGE);
 }
 
 function numberArg(name: string, raw: string | undefined, integer: boolean): number | undefined {
@@ -37,31 +37,24 @@ function numberArg(name: string, raw: string | undefined, integer: boolean): num
 
 /** `avdub eval`: returns the exit code; usage errors throw E_INVALID_ARGUMENT, a missing file E_INPUT_NOT_FOUND. */
 export async function evalCommand(args: string[], io: Io, signal: AbortSignal): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        out: { type: 'string' },
-        json: { type: 'boolean' },
-        'held-out': { type: 'string' },
-        guard: { type: 'string' },
-        seed: { type: 'string' },
-        'random-seeds': { type: 'string' },
-        'max-seconds': { type: 'string' },
-        strategies: { type: 'string' },
-        tts: { type: 'string' },
-        language: { type: 'string' },
-        device: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw usage((e as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandArgs(
+    args,
+    {
+      out: { type: 'string' },
+      json: { type: 'boolean' },
+      'held-out': { type: 'string' },
+      guard: { type: 'string' },
+      seed: { type: 'string' },
+      'random-seeds': { type: 'string' },
+      'max-seconds': { type: 'string' },
+      strategies: { type: 'string' },
+      tts: { type: 'string' },
+      language: { type: 'string' },
+      device: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    EVAL_USAGE,
+  );
   if (values.help) {
     io.out(EVAL_USAGE);
     return 0;

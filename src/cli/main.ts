@@ -1,5 +1,5 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { AvdubError, ErrorCode } from '../errors.js';
+import { parseCommandArgs, usageError } from './args.js';
+import { AvdubError } from '../errors.js';
 import { probeMedia, type MediaInfo } from '../media/probe.js';
 import { listDevices } from '../runtime/session.js';
 import { trackCommand } from './track.js';
@@ -78,17 +78,8 @@ export async function main(argv: string[], io: CliIO = stdio): Promise<number> {
   }
 }
 
-function usage(message: string): AvdubError {
-  return new AvdubError(ErrorCode.INVALID_ARGUMENT, message);
-}
-
-function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true as const, strict: true as const });
-  } catch (e) {
-    throw usage((e as Error).message);
-  }
-}
+const usage = (message: string): AvdubError => usageError(message);
+const parse = parseCommandArgs;
 
 async function probeCommand(args: string[], io: CliIO, signal: AbortSignal): Promise<number> {
   const { values, positionals } = parse(args, { json: { type: 'boolean' } });

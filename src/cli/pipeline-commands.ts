@@ -3,8 +3,8 @@
  * a terminal (plain lines otherwise), `--json` for the report, and exit codes by error class.
  */
 import { writeFile } from 'node:fs/promises';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { AvdubError, ErrorCode } from '../errors.js';
+import { parseCommandArgs, usageError } from './args.js';
+import { AvdubError } from '../errors.js';
 import { OnnxLipsyncModel } from '../lipsync/onnx-model.js';
 import type { LipsyncModel } from '../lipsync/types.js';
 import { Wav2LipOnnxModel } from '../lipsync/wav2lip.js';
@@ -78,17 +78,8 @@ const commonOptions = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-function usage(message: string, text: string): AvdubError {
-  return new AvdubError(ErrorCode.INVALID_ARGUMENT, `${message}\n${text}`);
-}
-
-function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, text: string) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true as const, strict: true as const });
-  } catch (e) {
-    throw usage((e as Error).message, text);
-  }
-}
+const usage = usageError;
+const parse = parseCommandArgs;
 
 type CommonValues = { [K in keyof typeof commonOptions]?: (typeof commonOptions)[K]['type'] extends 'boolean' ? boolean : string };
 

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { parseCommandArgs, usageError } from './args.js';
 import { FaceCanonicalizer } from '../canonical/canonicalizer.js';
-import { AvdubError, ErrorCode, throwIfAborted } from '../errors.js';
+import { throwIfAborted, type AvdubError } from '../errors.js';
 import type { Affine } from '../face/image.js';
 import { EYES, LIPS, MESH_POINT_COUNT } from '../face/landmarks.js';
 import { copyImage, drawDot, drawPolyline, type Rgb } from '../face/overlay.js';
@@ -27,30 +27,23 @@ interface Io {
 }
 
 function usage(message: string): AvdubError {
-  return new AvdubError(ErrorCode.INVALID_ARGUMENT, `${message}\n${TRACK_USAGE}`);
+  return usageError(message, TRACK_USAGE);
 }
 
 /** `avdub track`: returns the exit code; usage errors throw E_INVALID_ARGUMENT, no face throws E_NO_FACE. */
 export async function trackCommand(args: string[], io: Io, signal: AbortSignal): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        json: { type: 'string' },
-        overlay: { type: 'string' },
-        smoothing: { type: 'string' },
-        device: { type: 'string' },
-        'detector-size': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw usage((e as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandArgs(
+    args,
+    {
+      json: { type: 'string' },
+      overlay: { type: 'string' },
+      smoothing: { type: 'string' },
+      device: { type: 'string' },
+      'detector-size': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    TRACK_USAGE,
+  );
   if (values.help) {
     io.out(TRACK_USAGE);
     return 0;

@@ -1,5 +1,8 @@
 import { AvdubError, ErrorCode, abortError } from '../../errors.js';
+import { normalizeLanguageTag } from '../languages.js';
 import type { JSONObject, ProviderOptions } from '../spec/shared.js';
+import type { Transcript } from '../spec/transcription.js';
+import type { TranslationCallOptions } from '../spec/translation.js';
 
 /** The caller's `providerOptions[id]`, checked to be a plain object. */
 export function ownOptions(providerOptions: ProviderOptions | undefined, id: string): JSONObject {
@@ -47,4 +50,17 @@ export async function mapLimit<T, R>(
   if (signal?.aborted) throw abortError(signal);
   if (failed) throw failed.error;
   return results;
+}
+
+/**
+ * The checks every translation provider makes on its call: a valid target tag, a transcript
+ * with segments, and the source tag ('und' when the transcript has no language).
+ */
+export function translationCall(options: TranslationCallOptions): { target: string; source: string; transcript: Transcript } {
+  const target = normalizeLanguageTag(options.targetLanguage, 'targetLanguage');
+  const transcript = options.transcript;
+  if (!transcript || !Array.isArray(transcript.segments)) {
+    throw new AvdubError(ErrorCode.INVALID_ARGUMENT, 'Expected a transcript { segments, language }');
+  }
+  return { target, source: transcript.language ? normalizeLanguageTag(transcript.language) : 'und', transcript };
 }

@@ -4,7 +4,7 @@ import { normalizeLanguageTag } from '../languages.js';
 import type { Provider } from '../registry.js';
 import type { CallWarning } from '../spec/shared.js';
 import type { TranslationCallOptions, TranslationModelV1, TranslationResult, TranslationSegment } from '../spec/translation.js';
-import { ownOptions } from './common.js';
+import { ownOptions, translationCall } from './common.js';
 import {
   fetchWithRetry,
   joinUrl,
@@ -61,12 +61,7 @@ export function libreTranslate(settings: LibreTranslateSettings = {}): Translati
     modelId: 'default',
     async translate(options: TranslationCallOptions): Promise<TranslationResult> {
       throwIfAborted(options.abortSignal);
-      const targetTag = normalizeLanguageTag(options.targetLanguage, 'targetLanguage');
-      const transcript = options.transcript;
-      if (!transcript || !Array.isArray(transcript.segments)) {
-        throw new AvdubError(ErrorCode.INVALID_ARGUMENT, 'Expected a transcript { segments, language }');
-      }
-      const sourceTag = transcript.language ? normalizeLanguageTag(transcript.language) : 'und';
+      const { target: targetTag, source: sourceTag, transcript } = translationCall(options);
       const extra = ownOptions(options.providerOptions, name);
       const source = typeof extra.source === 'string' ? extra.source : sourceTag === 'und' ? 'auto' : libreTranslateCode(sourceTag);
       const target = typeof extra.target === 'string' ? extra.target : libreTranslateCode(targetTag);

@@ -20,7 +20,7 @@ function decodeWav(bytes: Uint8Array): AudioData | undefined {
     return undefined;
   }
 }
-import { mapLimit, ownOptions } from './common.js';
+import { mapLimit, ownOptions, translationCall } from './common.js';
 import {
   fetchWithRetry,
   joinUrl,
@@ -320,12 +320,7 @@ export function openaiChatTranslation(
     modelId,
     async translate(options: TranslationCallOptions): Promise<TranslationResult> {
       throwIfAborted(options.abortSignal);
-      const target = normalizeLanguageTag(options.targetLanguage, 'targetLanguage');
-      const transcript = options.transcript;
-      if (!transcript || !Array.isArray(transcript.segments)) {
-        throw new AvdubError(ErrorCode.INVALID_ARGUMENT, 'Expected a transcript { segments, language }');
-      }
-      const source = transcript.language ? normalizeLanguageTag(transcript.language) : 'und';
+      const { target, source, transcript } = translationCall(options);
       const extra = ownOptions(options.providerOptions, r.name);
       const system = systemPrompt
         .replace(/\{source\}/g, languageName(source))
