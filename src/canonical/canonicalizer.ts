@@ -6,7 +6,8 @@ import { is } from '../util/validate.js';
 import { mouthMask, mouthMaskRect, renderPolygon, trainingPolygon, type PixelRect } from './masks.js';
 import { fitSimilarity, similarityToAffine, type Similarity } from './procrustes.js';
 import { CANONICAL_TEMPLATE, type FaceTemplate } from './template.js';
-import { warpAffineBicubic } from './warp.js';
+import { warpAffineBicubic, warpPlaneBicubic } from './warp.js';
+import { planesToRgb, type YuvImage, type YuvMatrix } from '../media/yuv.js';
 
 export interface FaceCanonicalizerOptions {
   /** Side of the square canonical crop in pixels (001: 256). @default 256 */
@@ -47,6 +48,7 @@ export class FaceCanonicalizer {
   private readonly target: Float64Array;
   private readonly src: Float64Array;
   private readonly scratch = { buffer: new Float32Array(0) };
+  private planes?: [Uint8Array, Uint8Array, Uint8Array];
 
   constructor(options: DeepPartial<FaceCanonicalizerOptions> = {}) {
     const o = mergeOptions(defaultFaceCanonicalizerOptions, options as Partial<FaceCanonicalizerOptions>);
@@ -95,6 +97,27 @@ export class FaceCanonicalizer {
   crop(frame: RgbImage, transform: CanonicalTransform, out?: Uint8Array): RgbImage {
     const n = this.size;
     return { data: warpAffineBicubic(frame, transform.toFrame, n, n, out, this.scratch), width: n, height: n };
+  }
+
+  /**
+   * The same crop straight from an I420 frame: Y, U and V are each warped bicubically (chroma
+   * taken as centre-sited at half resolution) and converted to RGB with `matrix`, so the frame
+   * is never converted as a whole. Matches `crop` of the frame converted to RGB within a few
+   * levels (the chroma is interpolated once instead of twice).
+   */
+  cropYuv(frame: YuvImage, transform: CanonicalTransform, matrix: YuvMatrix, out?: Uint8Array): RgbImage {
+    const n = this.size;
+    const planes = (this.planes ??= [new Uint8Array(n * n), new Uint8Array(n * n), new Uint8Array(n * n)]);
+    const { width: W, height: H, data } = frame;
+    const m = transform.toFrame;
+    warpPlaneBicubic({ data, offset: 0, width: W, height: H }, m, n, n, planes[0], this.scratch);
+    const half: Affine = [m[0] / 2, m[1] / 2, m[2] / 2, m[3] / 2, m[4] / 2, m[5] / 2];
+    const cw = W >> 1;
+    const ch = H >> 1;
+    warpPlaneBicubic({ data, offset: W * H, width: cw, height: ch }, half, n, n, planes[1], this.scratch);
+    warpPlaneBicubic({ data, offset: W * H + cw * ch, width: cw, height: ch }, half, n, n, planes[2], this.scratch);
+    const rgb = out ?? new Uint8Array(n * n * 3);
+    return { data: planesToRgb(planes[0], planes[1], planes[2], matrix, rgb), width: n, height: n };
   }
 
   /** transform + crop in one call. */

@@ -7,7 +7,7 @@ export {
 } from './canonicalizer.js';
 export { CANONICAL_TEMPLATE, templateIndices, type FaceTemplate, type TemplatePoint } from './template.js';
 export { fitSimilarity, similarityToAffine, invertSimilarity, type Similarity } from './procrustes.js';
-export { warpAffineBicubic, warpAffineBicubicDirect, BICUBIC_A } from './warp.js';
+export { warpAffineBicubic, warpAffineBicubicDirect, warpPlaneBicubic, BICUBIC_A, type Plane } from './warp.js';
 export {
   MOUTH_MASK_RECT,
   mouthMaskRect,

@@ -224,3 +224,132 @@ function direct(src: RgbImage, dstToSrc: Affine, outW: number, outH: number, dst
 function clampIndex(i: number, n: number): number {
   return i < 0 ? 0 : i >= n ? n - 1 : i;
 }
+
+/** One 8-bit plane inside a larger buffer (a YUV frame's Y, U or V). */
+export interface Plane {
+  data: Uint8Array;
+  offset: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * `warpAffineBicubic` for one 8-bit plane: the same kernel, the same two-pass form where it
+ * applies (else 16 taps), the same border rule. Used to crop straight from a YUV frame's
+ * planes (`FaceCanonicalizer.cropYuv`).
+ */
+export function warpPlaneBicubic(
+  src: Plane,
+  dstToSrc: Affine,
+  outW: number,
+  outH: number,
+  dst: Uint8Array,
+  scratch: { buffer: Float32Array },
+): Uint8Array {
+  if (dst.length < outW * outH) throw new RangeError(`Output buffer holds ${dst.length} bytes, needs ${outW * outH}`);
+  const [A, B, C, D, E, F] = dstToSrc;
+  const { width: W, height: H, data, offset } = src;
+  const L = cubicWeights();
+  let y0 = 0;
+  let y1 = -1;
+  if (Math.abs(E) > Math.abs(B) && Math.abs(E) > 1e-6) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const u of [0, outW]) {
+      for (const v of [0, outH]) {
+        const y = D * u + E * v + F - 0.5;
+        lo = Math.min(lo, y);
+        hi = Math.max(hi, y);
+      }
+    }
+    y0 = Math.max(0, Math.floor(lo) - 2);
+    y1 = Math.min(H - 1, Math.ceil(hi) + 2);
+  }
+  if (y1 >= y0 && y1 - y0 + 1 <= 2 * outH) {
+    const rows = y1 - y0 + 1;
+    if (scratch.buffer.length < rows * outW) scratch.buffer = new Float32Array(rows * outW);
+    const I = scratch.buffer;
+    const al = A - (B * D) / E;
+    const be = B / E;
+    const ga = C - (B * F) / E - 0.5;
+    for (let r = 0; r < rows; r++) {
+      const y = y0 + r;
+      const rowBase = offset + y * W;
+      let x = al * 0.5 + be * (y + 0.5) + ga;
+      let o = r * outW;
+      for (let u = 0; u < outW; u++, x += al, o++) {
+        const xi = Math.floor(x);
+        const lx = ((x - xi) * LUT_STEPS + 0.5) << 2;
+        const w0 = L[lx]!;
+        const w1 = L[lx + 1]!;
+        const w2 = L[lx + 2]!;
+        const w3 = L[lx + 3]!;
+        if (xi >= 1 && xi < W - 2) {
+          const p = rowBase + xi - 1;
+          I[o] = w0 * data[p]! + w1 * data[p + 1]! + w2 * data[p + 2]! + w3 * data[p + 3]!;
+        } else {
+          I[o] =
+            w0 * data[rowBase + clampIndex(xi - 1, W)]! +
+            w1 * data[rowBase + clampIndex(xi, W)]! +
+            w2 * data[rowBase + clampIndex(xi + 1, W)]! +
+            w3 * data[rowBase + clampIndex(xi + 2, W)]!;
+        }
+      }
+    }
+    let o = 0;
+    for (let v = 0; v < outH; v++) {
+      let y = D * 0.5 + E * (v + 0.5) + F - 0.5;
+      for (let u = 0; u < outW; u++, y += D, o++) {
+        const yi = Math.floor(y);
+        const ly = ((y - yi) * LUT_STEPS + 0.5) << 2;
+        const w0 = L[ly]!;
+        const w1 = L[ly + 1]!;
+        const w2 = L[ly + 2]!;
+        const w3 = L[ly + 3]!;
+        const r0 = yi - 1 - y0;
+        let s: number;
+        if (r0 >= 0 && r0 + 3 < rows) {
+          const p = r0 * outW + u;
+          s = w0 * I[p]! + w1 * I[p + outW]! + w2 * I[p + 2 * outW]! + w3 * I[p + 3 * outW]!;
+        } else {
+          s =
+            w0 * I[clampIndex(r0, rows) * outW + u]! +
+            w1 * I[clampIndex(r0 + 1, rows) * outW + u]! +
+            w2 * I[clampIndex(r0 + 2, rows) * outW + u]! +
+            w3 * I[clampIndex(r0 + 3, rows) * outW + u]!;
+        }
+        dst[o] = s <= 0 ? 0 : s >= 255 ? 255 : (s + 0.5) | 0;
+      }
+    }
+    return dst;
+  }
+  let o = 0;
+  for (let v = 0; v < outH; v++) {
+    let sx = A * 0.5 + B * (v + 0.5) + C - 0.5;
+    let sy = D * 0.5 + E * (v + 0.5) + F - 0.5;
+    for (let u = 0; u < outW; u++, sx += A, sy += D, o++) {
+      const xi = Math.floor(sx);
+      const yi = Math.floor(sy);
+      const lx = ((sx - xi) * LUT_STEPS + 0.5) << 2;
+      const ly = ((sy - yi) * LUT_STEPS + 0.5) << 2;
+      let s = 0;
+      const wx0 = L[lx]!;
+      const wx1 = L[lx + 1]!;
+      const wx2 = L[lx + 2]!;
+      const wx3 = L[lx + 3]!;
+      if (xi >= 1 && yi >= 1 && xi < W - 2 && yi < H - 2) {
+        let p = offset + (yi - 1) * W + xi - 1;
+        for (let k = 0; k < 4; k++, p += W) s += L[ly + k]! * (wx0 * data[p]! + wx1 * data[p + 1]! + wx2 * data[p + 2]! + wx3 * data[p + 3]!);
+      } else {
+        for (let k = 0; k < 4; k++) {
+          const p = offset + clampIndex(yi - 1 + k, H) * W;
+          s +=
+            L[ly + k]! *
+            (wx0 * data[p + clampIndex(xi - 1, W)]! + wx1 * data[p + clampIndex(xi, W)]! + wx2 * data[p + clampIndex(xi + 1, W)]! + wx3 * data[p + clampIndex(xi + 2, W)]!);
+        }
+      }
+      dst[o] = s <= 0 ? 0 : s >= 255 ? 255 : (s + 0.5) | 0;
+    }
+  }
+  return dst;
+}

@@ -3,6 +3,7 @@ import { ProgressMeter, type ProgressCallback } from '../util/progress.js';
 import { is } from '../util/validate.js';
 import { resolveBinaries, type FfmpegOptions } from './binaries.js';
 import { probeMedia, requireVideo, type MediaInfo } from './probe.js';
+import type { YuvImage } from './yuv.js';
 import { lastLines, spawnTracked } from './process.js';
 
 /** One decoded RGB frame (conventions 11): row-major, 3 bytes per pixel, no padding. */
@@ -56,11 +57,53 @@ const TS_LINE = /^(?:\[Eval @ [^\]]*\] )?(-?\d+(?:\.\d+)?|-?nan|-?inf)$/i;
  * the pipe fills and ffmpeg waits (backpressure). Breaking out of the loop, an abort, or an
  * error kills the ffmpeg child.
  */
-export async function* readFrames(path: string, options: ReadFramesOptions = {}): AsyncGenerator<Frame, void, undefined> {
+export function readFrames(path: string, options: ReadFramesOptions = {}): AsyncGenerator<Frame, void, undefined> {
+  return decodeFrames(path, options, 'rgb24');
+}
+
+/** One decoded I420 frame (see `YuvImage`): the decoder's own samples, limited range. */
+export interface YuvFrame extends YuvImage {
+  index: number;
+  timestamp: number;
+}
+
+export interface ReadYuvFramesOptions extends Omit<ReadFramesOptions, 'reuseBuffer'> {
+  /**
+   * Buffers to decode into, owned by the caller: a frame's buffer is taken from here (or
+   * allocated when empty) and never touched again by the reader, so the caller can keep
+   * frames without copying and push their buffers back when done with them.
+   */
+  bufferPool?: Uint8Array[];
+}
+
+/**
+ * Like `readFrames`, but yields the decoder's planar YUV 4:2:0 (I420) without converting to
+ * RGB: half the bytes through the pipe and no colour conversion in ffmpeg. Input in another
+ * pixel format (4:2:2, 4:4:4, 10-bit, full-range "yuvj") is converted to limited-range 8-bit
+ * 4:2:0 by ffmpeg. Convert regions with `yuvToRgb` and the matrix of `yuvMatrixFor(info.video)`.
+ * The output size must be even.
+ */
+export function readYuvFrames(path: string, options: ReadYuvFramesOptions = {}): AsyncGenerator<YuvFrame, void, undefined> {
+  return decodeFrames(path, options, 'yuv420p');
+}
+
+async function* decodeFrames(
+  path: string,
+  options: ReadFramesOptions & ReadYuvFramesOptions,
+  pixelFormat: 'rgb24' | 'yuv420p',
+): AsyncGenerator<Frame, void, undefined> {
   const { signal } = options;
   const info = options.info ?? (await probeMedia(path, { ...options, scanFrames: false }));
   const video = requireVideo(info);
   const { width, height, filters } = frameGeometry(video.displayWidth, video.displayHeight, options);
+  if (pixelFormat === 'yuv420p') {
+    if (width % 2 || height % 2) {
+      throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `Expected an even frame size for YUV 4:2:0 frames but the output is ${width}x${height}`);
+    }
+    // Anything but limited-range 8-bit 4:2:0 is converted by ffmpeg (range too: full-range input
+    // would otherwise be read with the limited-range matrix).
+    if (video.pixelFormat !== 'yuv420p' || video.color.range === 'pc') filters.push('scale=out_range=tv');
+  }
   is.optional(is.number, 'start', options.start, 0);
   is.optional(is.number, 'duration', options.duration, 0);
   throwIfAborted(signal);
@@ -70,9 +113,9 @@ export async function* readFrames(path: string, options: ReadFramesOptions = {})
   if (options.start !== undefined) args.push('-ss', `${options.start}`, '-copyts');
   if (options.duration !== undefined) args.push('-t', `${options.duration}`);
   args.push('-i', info.path, '-map', `0:${video.index}`, '-an', '-sn', '-dn');
-  args.push('-vf', ['setpts=PTS+0*print(T\\,16)', ...filters, 'format=rgb24'].join(','));
+  args.push('-vf', ['setpts=PTS+0*print(T\\,16)', ...filters, `format=${pixelFormat}`].join(','));
   // passthrough: one output frame per decoded frame, never duplicated or dropped for a rate.
-  args.push('-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1');
+  args.push('-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', pixelFormat, 'pipe:1');
 
   // Per-frame timestamps in arrival order; `head` is the next frame's. Consumed entries are
   // dropped in blocks so the queue stays small on long videos.
@@ -99,7 +142,8 @@ export async function* readFrames(path: string, options: ReadFramesOptions = {})
     waiting?.();
   });
 
-  const frameBytes = width * height * 3;
+  const frameBytes = pixelFormat === 'rgb24' ? width * height * 3 : (width * height * 3) / 2;
+  const external = options.bufferPool;
   const nominalStep = video.fps > 0 ? 1 / video.fps : 0;
   const meter = new ProgressMeter('decode', estimateFrames(info, options), options.onProgress);
   const stdout = child.child.stdout!;
@@ -124,7 +168,7 @@ export async function* readFrames(path: string, options: ReadFramesOptions = {})
   stdout.on('data', (chunk: Buffer) => {
     let offset = 0;
     while (offset < chunk.length) {
-      current ??= pool.pop() ?? allocFrame(frameBytes);
+      current ??= (external ? takeBuffer(external, frameBytes) : pool.pop()) ?? allocFrame(frameBytes);
       const n = Math.min(frameBytes - filled, chunk.length - offset);
       current.set(n === chunk.length ? chunk : chunk.subarray(offset, offset + n), filled);
       filled += n;
@@ -170,7 +214,7 @@ export async function* readFrames(path: string, options: ReadFramesOptions = {})
 
   try {
     for (;;) {
-      if (options.reuseBuffer && yielded) pool.push(yielded);
+      if (options.reuseBuffer && !external && yielded) pool.push(yielded);
       yielded = undefined;
       while (ready.length === 0 && !ended) {
         if (stdout.isPaused()) stdout.resume();
@@ -242,6 +286,14 @@ function estimateFrames(info: MediaInfo, options: ReadFramesOptions): number | u
   if (options.start === undefined && options.duration === undefined && v.frameCount) return v.frameCount;
   const span = Math.max(0, Math.min(options.duration ?? Infinity, v.duration - (options.start ?? 0)));
   return Number.isFinite(span) && v.fps > 0 ? Math.round(span * v.fps) : undefined;
+}
+
+/** A caller's pooled buffer of the right size, if any (others are dropped). */
+function takeBuffer(pool: Uint8Array[], bytes: number): Uint8Array | undefined {
+  for (;;) {
+    const b = pool.pop();
+    if (!b || b.length === bytes) return b;
+  }
 }
 
 /** A frame buffer without the zero-fill of `new Uint8Array` (every byte is overwritten). */

@@ -10,7 +10,27 @@ export {
   type AudioStreamInfo,
   type ProbeOptions,
 } from './probe.js';
-export { readFrames, frameGeometry, type Frame, type Region, type ReadFramesOptions } from './frames.js';
+export {
+  readFrames,
+  readYuvFrames,
+  frameGeometry,
+  type Frame,
+  type YuvFrame,
+  type Region,
+  type ReadFramesOptions,
+  type ReadYuvFramesOptions,
+} from './frames.js';
+export {
+  yuvMatrix,
+  yuvMatrixFor,
+  yuvCoefficients,
+  yuvToRgb,
+  rgbToYuv,
+  planesToRgb,
+  type YuvImage,
+  type YuvMatrix,
+  type YuvCoefficients,
+} from './yuv.js';
 export {
   VideoWriter,
   defaultVideoWriterOptions,

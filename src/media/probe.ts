@@ -9,6 +9,12 @@ export interface VideoStreamInfo {
   codec: string;
   profile?: string;
   pixelFormat?: string;
+  /**
+   * Colour tags as ffprobe reports them (`color_space`, `color_range`, `color_primaries`,
+   * `color_transfer`); absent when the stream does not say. `readYuvFrames` converts with the
+   * matrix they name, and the render pass tags its output with them.
+   */
+  color: { space?: string; range?: string; primaries?: string; transfer?: string };
   /** Coded size, as stored. */
   width: number;
   height: number;
@@ -228,6 +234,10 @@ interface FfprobeStream {
   codec_name?: string;
   profile?: string;
   pix_fmt?: string;
+  color_space?: string;
+  color_range?: string;
+  color_primaries?: string;
+  color_transfer?: string;
   width?: number;
   height?: number;
   r_frame_rate?: string;
@@ -259,6 +269,11 @@ function ratio(s: string | undefined): number {
   if (!Number.isFinite(n) || !d) return 0;
   return n! / d;
 }
+/** ffprobe says "unknown" (or nothing) for an untagged property. */
+function tag(s: string | undefined): string | undefined {
+  return s && s !== 'unknown' ? s : undefined;
+}
+
 function num(s: string | undefined, fallback = 0): number {
   const v = Number.parseFloat(s ?? '');
   return Number.isFinite(v) ? v : fallback;
@@ -294,6 +309,12 @@ function parseProbe(path: string, json: FfprobeJson): MediaInfo {
       codec: v.codec_name ?? 'unknown',
       profile: v.profile,
       pixelFormat: v.pix_fmt,
+      color: {
+        space: tag(v.color_space),
+        range: tag(v.color_range),
+        primaries: tag(v.color_primaries),
+        transfer: tag(v.color_transfer),
+      },
       width: v.width,
       height: v.height,
       rotation,

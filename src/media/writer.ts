@@ -46,9 +46,20 @@ export interface VideoWriterOptions extends FfmpegOptions {
   onProgress?: ProgressCallback;
   /** Total frames expected, for progress ETA only. */
   expectedFrames?: number;
+  /**
+   * What `write` takes: RGB24 frames (converted to BT.709 YUV 4:2:0 by the encoder) or I420
+   * frames (`YuvImage`, limited range), encoded as they are: no colour conversion at all.
+   * @default 'rgb24'
+   */
+  inputPixelFormat?: 'rgb24' | 'yuv420p';
+  /**
+   * Colour tags for I420 input, normally the source's (`VideoStreamInfo.color`); untagged
+   * properties stay untagged. Ignored for RGB input, which is always converted to and tagged as BT.709.
+   */
+  color?: { space?: string; primaries?: string; transfer?: string };
 }
 
-export const defaultVideoWriterOptions = { crf: 18, preset: 'medium' as X264Preset, variableFrameRate: false };
+export const defaultVideoWriterOptions = { crf: 18, preset: 'medium' as X264Preset, variableFrameRate: false, inputPixelFormat: 'rgb24' as 'rgb24' | 'yuv420p' };
 
 /**
  * Encodes RGB frames to an H.264 MP4, keeping each frame's timestamp. Frames travel to ffmpeg
@@ -100,6 +111,12 @@ export class VideoWriter {
     }
     is.integer('crf', o.crf, 0, 51);
     is.oneOf('preset', o.preset, X264_PRESETS);
+    is.oneOf('inputPixelFormat', o.inputPixelFormat, ['rgb24', 'yuv420p'] as const);
+    const tags = o.inputPixelFormat === 'rgb24' ? { space: 'bt709', primaries: 'bt709', transfer: 'bt709' } : (o.color ?? {});
+    for (const [k, v] of Object.entries(tags)) {
+      // Passed to ffmpeg as option values: only its identifiers (e.g. bt709, smpte170m, bt2020nc).
+      if (v !== undefined && !/^[a-z0-9-]+$/i.test(v)) throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `Expected a colour ${k} name such as "bt709" but received "${v}"`);
+    }
     throwIfAborted(o.signal);
     if (o.audioFrom !== undefined) requireAudio(await probeMedia(o.audioFrom, o)); // fail before encoding
     const { ffmpeg } = resolveBinaries(o);
@@ -109,22 +126,24 @@ export class VideoWriter {
       '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error',
       '-f', 'matroska', '-i', 'pipe:0',
       '-map', '0:v:0',
-      // Convert with the BT.709 matrix and tag it so: swscale would otherwise convert as BT.601
-      // while players (and ffmpeg's own decoder) read the tag, shifting colours by ~10 levels.
-      '-vf', 'scale=out_color_matrix=bt709:out_range=tv,format=yuv420p',
+      // RGB: convert with the BT.709 matrix and tag it so: swscale would otherwise convert as
+      // BT.601 while players (and ffmpeg's own decoder) read the tag, shifting colours by ~10 levels.
+      ...(o.inputPixelFormat === 'rgb24' ? ['-vf', 'scale=out_color_matrix=bt709:out_range=tv,format=yuv420p'] : []),
       '-c:v', 'libx264', '-preset', o.preset, '-crf', `${o.crf}`, '-pix_fmt', 'yuv420p',
-      '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709',
+      ...(tags.space ? ['-colorspace', tags.space] : []),
+      ...(tags.primaries ? ['-color_primaries', tags.primaries] : []),
+      ...(tags.transfer ? ['-color_trc', tags.transfer] : []),
       '-vsync', 'passthrough', '-enc_time_base', timeBase,
       '-f', 'mp4', '-y', out.tempPath,
     ];
     const child = spawnTracked(ffmpeg, args, { signal: o.signal, stdin: 'pipe', stdout: 'ignore' });
     const writer = new VideoWriter(out, child, o);
-    await writer.push(mkvHeader(o.width, o.height, 'RGB\x18'));
+    await writer.push(mkvHeader(o.width, o.height, o.inputPixelFormat === 'rgb24' ? 'RGB\x18' : 'I420'));
     return writer;
   }
 
   /**
-   * Appends one frame (RGB24, `width*height*3` bytes). The timestamp defaults to the frame's own
+   * Appends one frame (RGB24, `width*height*3` bytes, or I420, `width*height*3/2`, per `inputPixelFormat`). The timestamp defaults to the frame's own
    * (`Frame.timestamp`) or `index / fps`. Resolves when ffmpeg has room for more (backpressure).
    */
   async write(frame: Uint8Array | Frame, timestamp?: number): Promise<void> {
@@ -132,11 +151,12 @@ export class VideoWriter {
     const t = timestamp ?? (frame instanceof Uint8Array ? this.frames * this.step : frame.timestamp);
     throwIfAborted(this.options.signal);
     if (this.closed) throw new AvdubError(ErrorCode.INVALID_ARGUMENT, 'VideoWriter is closed');
-    const expected = this.options.width * this.options.height * 3;
+    const rgb = this.options.inputPixelFormat === 'rgb24';
+    const expected = (this.options.width * this.options.height * (rgb ? 6 : 3)) / 2;
     if (data.length !== expected) {
       throw new AvdubError(
         ErrorCode.INVALID_ARGUMENT,
-        `Expected a ${this.options.width}x${this.options.height} RGB frame of ${expected} bytes but received ${data.length}`,
+        `Expected a ${this.options.width}x${this.options.height} ${rgb ? 'RGB' : 'I420'} frame of ${expected} bytes but received ${data.length}`,
       );
     }
     if (!(t > this.lastTimestamp)) {

@@ -21,9 +21,10 @@ import { FaceCanonicalizer, type CanonicalTransform } from '../canonical/canonic
 import { AvdubError, ErrorCode, abortError, throwIfAborted } from '../errors.js';
 import type { RgbImage } from '../face/image.js';
 import type { FfmpegOptions } from '../media/binaries.js';
-import { readFrames } from '../media/frames.js';
+import { readYuvFrames } from '../media/frames.js';
 import type { MediaInfo } from '../media/probe.js';
 import { VideoWriter, type X264Preset } from '../media/writer.js';
+import { yuvMatrixFor, type YuvImage } from '../media/yuv.js';
 import type { LipsyncInputFrame, LipsyncModel } from '../lipsync/types.js';
 import { featheredPolygonMask } from '../render/mask.js';
 import { Renderer, type RenderBox } from '../render/renderer.js';
@@ -47,10 +48,11 @@ export interface OutputFrameInfo {
 }
 
 /**
- * Called with each output frame just before it is encoded. The buffer is reused afterwards:
- * copy what you keep. Meant for previews and tests.
+ * Called with each output frame just before it is encoded, as the encoder gets it: I420
+ * (`YuvImage`; `yuvToRgb` with `yuvMatrixFor(info.video)` converts it). The buffer is reused
+ * afterwards: copy what you keep. Meant for previews and tests.
  */
-export type OutputFrameHook = (frame: RgbImage & { index: number; timestamp: number }, info: OutputFrameInfo) => void;
+export type OutputFrameHook = (frame: YuvImage & { index: number; timestamp: number }, info: OutputFrameInfo) => void;
 
 export interface RenderPassOptions extends FfmpegOptions {
   video: string;
@@ -86,7 +88,7 @@ export interface RenderPassStats {
   /** Most decoded frames held at once (model lag + writer slack). */
   peakBufferedFrames: number;
   /** Seconds spent in the model's generate (JS thread time, approximate), canonicalize, render, encode writes. */
-  seconds: { total: number; canonicalize: number; mask: number; render: number; copy: number; encodeWait: number };
+  seconds: { total: number; canonicalize: number; mask: number; render: number; encodeWait: number };
   output: string;
 }
 
@@ -115,7 +117,8 @@ export async function renderPass(o: RenderPassOptions): Promise<RenderPassStats>
   const video = o.info.video!;
   const width = video.displayWidth;
   const height = video.displayHeight;
-  const frameBytes = width * height * 3;
+  const frameBytes = (width * height * 3) / 2;
+  const matrix = yuvMatrixFor(video);
   const ac = new AbortController();
   const onUserAbort = (): void => ac.abort(userSignal?.reason);
   const signal = ac.signal;
@@ -140,7 +143,7 @@ export async function renderPass(o: RenderPassOptions): Promise<RenderPassStats>
     crossFaded: 0,
     passedThrough: { total: 0, noFace: 0, otherFace: 0, shortRun: 0 },
     peakBufferedFrames: 0,
-    seconds: { total: 0, canonicalize: 0, mask: 0, render: 0, copy: 0, encodeWait: 0 },
+    seconds: { total: 0, canonicalize: 0, mask: 0, render: 0, encodeWait: 0 },
     output: '',
   };
   let failure: unknown;
@@ -161,6 +164,8 @@ export async function renderPass(o: RenderPassOptions): Promise<RenderPassStats>
     variableFrameRate: video.variableFrameRate,
     crf: o.crf,
     preset: o.preset,
+    inputPixelFormat: 'yuv420p',
+    color: video.color,
     audioFrom: o.audioFrom,
     signal,
     ffmpegPath: o.ffmpegPath,
@@ -218,14 +223,13 @@ export async function renderPass(o: RenderPassOptions): Promise<RenderPassStats>
 
   const decodeTask = (async () => {
     let current: ActiveRun | undefined;
-    for await (const frame of readFrames(o.video, { info: o.info, reuseBuffer: true, signal, ffmpegPath: o.ffmpegPath, ffprobePath: o.ffprobePath })) {
+    // The decoder fills buffers from `pool` and hands them over: the FIFO keeps them without a
+    // copy, and the writer returns them once encoded.
+    const frames = readYuvFrames(o.video, { info: o.info, bufferPool: recycle ? pool : undefined, signal, ffmpegPath: o.ffmpegPath, ffprobePath: o.ffprobePath });
+    for await (const frame of frames) {
       while (buffered() >= o.maxBufferedFrames && !(starving() && !fifo[fifoHead]!.ready) && failure === undefined) await notifier.wait();
       if (failure !== undefined) throw failure;
-      const tcopy = performance.now();
-      const data = (recycle ? pool.pop() : undefined) ?? new Uint8Array(frameBytes);
-      data.set(frame.data);
-      stats.seconds.copy += (performance.now() - tcopy) / 1000;
-      const entry: Entry = { index: frame.index, timestamp: frame.timestamp, data, ready: true, opacity: 0 };
+      const entry: Entry = { index: frame.index, timestamp: frame.timestamp, data: frame.data, ready: true, opacity: 0 };
       while (runIdx < runs.length && runs[runIdx]!.end < frame.index) runIdx++;
       const run = runs[runIdx];
       if (run && frame.index >= run.start && frame.index <= run.end) {
@@ -235,7 +239,8 @@ export async function renderPass(o: RenderPassOptions): Promise<RenderPassStats>
         const k = frame.index - run.start;
         const tc = performance.now();
         const landmarks = face.landmarks;
-        const { crop, transform } = canon.canonicalize(frame, landmarks);
+        const transform = canon.transform(landmarks);
+        const crop = canon.cropYuv(frame, transform, matrix);
         entry.transform = transform;
         entry.canonical = canon.toCanonical(landmarks, transform);
         stats.seconds.canonicalize += (performance.now() - tc) / 1000;
@@ -281,7 +286,7 @@ export async function renderPass(o: RenderPassOptions): Promise<RenderPassStats>
         fifoHead = 0;
       }
       notifier.notify();
-      const img: RgbImage = { data: e.data, width, height };
+      const img: YuvImage = { data: e.data, width, height };
       let box: RenderBox | null = null;
       let outcome: FrameOutcome;
       if (e.crop && e.transform && e.canonical) {
@@ -289,7 +294,7 @@ export async function renderPass(o: RenderPassOptions): Promise<RenderPassStats>
         const mask = renderMask(canon.renderPolygon(e.canonical), size, o.featherSigma, maskBuf);
         stats.seconds.mask += (performance.now() - tm) / 1000;
         tm = performance.now();
-        box = renderer.render(img, e.crop, e.transform.toFrame, mask, e.opacity);
+        box = renderer.renderYuv(img, e.crop, e.transform.toFrame, mask, e.opacity, matrix);
         stats.seconds.render += (performance.now() - tm) / 1000;
         outcome = e.opacity < 1 ? 'cross-faded' : 'rendered';
         if (outcome === 'cross-faded') stats.crossFaded++;

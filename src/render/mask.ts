@@ -45,25 +45,53 @@ export function gaussianBlur(mask: Float32Array, width: number, height: number, 
   for (let i = 0; i < k.length; i++) k[i]! /= sum;
   const tmp = new Float32Array(width * height);
   const out = new Float32Array(width * height);
+  // Rows and columns beyond the non-zero span (plus the kernel's reach) stay exactly 0, so
+  // only the span is computed: the mask is a small polygon inside the crop.
+  const rowLo = new Int32Array(height).fill(width);
+  const rowHi = new Int32Array(height).fill(-1);
   for (let y = 0; y < height; y++) {
+    const base = y * width;
+    let a = -1;
+    let b = -1;
     for (let x = 0; x < width; x++) {
-      let s = 0;
-      for (let i = -r; i <= r; i++) {
-        const xx = x + i;
-        if (xx >= 0 && xx < width) s += k[i + r]! * mask[y * width + xx]!;
+      if (mask[base + x] !== 0) {
+        if (a < 0) a = x;
+        b = x;
       }
-      tmp[y * width + x] = s;
+    }
+    if (a < 0) continue;
+    const x0 = Math.max(0, a - r);
+    const x1 = Math.min(width - 1, b + r);
+    rowLo[y] = x0;
+    rowHi[y] = x1;
+    for (let x = x0; x <= x1; x++) {
+      const i0 = Math.max(-r, a - x);
+      const i1 = Math.min(r, b - x);
+      let s = 0;
+      for (let i = i0, p = base + x + i0, q = i0 + r; i <= i1; i++, p++, q++) s += k[q]! * mask[p]!;
+      tmp[base + x] = s;
     }
   }
+  // Vertical pass, a row at a time: out row y accumulates the kernel-weighted non-zero rows near it.
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      let s = 0;
-      for (let i = -r; i <= r; i++) {
-        const yy = y + i;
-        if (yy >= 0 && yy < height) s += k[i + r]! * tmp[yy * width + x]!;
-      }
-      // Float noise far from the polygon must not leak a non-zero alpha.
-      out[y * width + x] = s < 1e-4 ? 0 : s > 1 ? 1 : s;
+    const base = y * width;
+    let lo = width;
+    let hi = -1;
+    for (let i = Math.max(-r, -y); i <= r && y + i < height; i++) {
+      const yy = y + i;
+      const a = rowLo[yy]!;
+      const b = rowHi[yy]!;
+      if (b < a) continue;
+      if (a < lo) lo = a;
+      if (b > hi) hi = b;
+      const w = k[i + r]!;
+      const src = yy * width;
+      for (let x = a; x <= b; x++) out[base + x]! += w * tmp[src + x]!;
+    }
+    // Float noise far from the polygon must not leak a non-zero alpha.
+    for (let x = lo; x <= hi; x++) {
+      const v = out[base + x]!;
+      out[base + x] = v < 1e-4 ? 0 : v > 1 ? 1 : v;
     }
   }
   return out;

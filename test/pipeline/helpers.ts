@@ -1,7 +1,7 @@
 /** Builders for the pipeline tests: synthetic face tracks, a mock lip-sync model, frame capture. */
 import { CANONICAL_TEMPLATE } from '../../src/canonical/template.js';
 import { applyAffine, type Affine } from '../../src/face/image.js';
-import { readFrames } from '../../src/media/frames.js';
+import { readFrames, readYuvFrames } from '../../src/media/frames.js';
 import type { LipsyncGenerateOptions, LipsyncInput, LipsyncModel, LipsyncOutputFrame } from '../../src/lipsync/types.js';
 import { throwIfAborted } from '../../src/errors.js';
 import type { MainFace } from '../../src/pipeline/analysis.js';
@@ -86,10 +86,29 @@ export class MockLipsyncModel implements LipsyncModel {
 }
 
 /** Every decoded frame of a small video (copies). */
-export async function decodeAll(path: string): Promise<{ data: Uint8Array; timestamp: number }[]> {
+export async function decodeAll(path: string, format: 'rgb24' | 'yuv420p' = 'rgb24'): Promise<{ data: Uint8Array; timestamp: number }[]> {
   const out: { data: Uint8Array; timestamp: number }[] = [];
-  for await (const f of readFrames(path)) out.push({ data: f.data, timestamp: f.timestamp });
+  for await (const f of format === 'rgb24' ? readFrames(path) : readYuvFrames(path)) out.push({ data: f.data, timestamp: f.timestamp });
   return out;
+}
+
+/**
+ * Samples that differ between two I420 frames outside `box` (everywhere when null): luma
+ * outside the box, chroma outside the box halved (the render pass aligns its box to even
+ * coordinates, so a chroma sample is either wholly outside or inside).
+ */
+export function diffOutsideYuv(a: Uint8Array, b: Uint8Array, width: number, height: number, box: { x: number; y: number; width: number; height: number } | null): number {
+  let n = 0;
+  const inside = (x: number, y: number, s: number): boolean =>
+    !!box && x >= box.x / s && x < (box.x + box.width) / s && y >= box.y / s && y < (box.y + box.height) / s;
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) if (!inside(x, y, 1) && a[y * width + x] !== b[y * width + x]) n++;
+  const cw = width / 2;
+  const ch = height / 2;
+  for (let plane = 0; plane < 2; plane++) {
+    const off = width * height + plane * cw * ch;
+    for (let y = 0; y < ch; y++) for (let x = 0; x < cw; x++) if (!inside(x, y, 2) && a[off + y * cw + x] !== b[off + y * cw + x]) n++;
+  }
+  return n;
 }
 
 /** Pixels that differ between two RGB frames outside `box` (or everywhere when box is null). */

@@ -7,7 +7,7 @@ import { DubPipeline } from '../../src/pipeline/pipeline.js';
 import { parseSrt } from '../../src/providers/subtitles/srt.js';
 import { audioPath, hasTestData, videoPath } from '../helpers/data.js';
 import { ffmpeg, tempDir } from '../helpers/media.js';
-import { MockLipsyncModel, decodeAll, diffOutside } from './helpers.js';
+import { MockLipsyncModel, decodeAll, diffOutsideYuv } from './helpers.js';
 
 const tmp = tempDir('avdub-pipeline-data2-');
 afterAll(() => tmp.cleanup());
@@ -64,7 +64,7 @@ describe.skipIf(!hasTestData)('DubPipeline on a real clip: dub, models, faces', 
       '-filter_complex', '[1:v]scale=256:256,pad=512:512:128:128:black[r];[0:v][r]hstack=inputs=2[v]',
       '-map', '[v]', '-map', '0:a', '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '12', '-pix_fmt', 'yuv420p', '-c:a', 'aac', two,
     ]);
-    const frames = await decodeAll(two);
+    const frames = await decodeAll(two, 'yuv420p');
     let rightDiffs = 0;
     const r = await make().lipsync({
       video: two,
@@ -72,7 +72,7 @@ describe.skipIf(!hasTestData)('DubPipeline on a real clip: dub, models, faces', 
       output: join(tmp.dir, 'two-out.mp4'),
       onFrame: (f, info) => {
         expect(info.box === null || info.box.x + info.box.width <= 512).toBe(true);
-        rightDiffs += diffOutside(f.data, frames[info.index]!.data, 1024, { x: 0, y: 0, width: 512, height: 512 });
+        rightDiffs += diffOutsideYuv(f.data, frames[info.index]!.data, 1024, f.height, { x: 0, y: 0, width: 512, height: f.height });
       },
     });
     expect(rightDiffs).toBe(0);

@@ -9,7 +9,7 @@ import { DubPipeline, type PipelineResult } from '../../src/pipeline/pipeline.js
 import type { OutputFrameInfo } from '../../src/pipeline/render-pass.js';
 import { audioPath, hasTestData, videoPath } from '../helpers/data.js';
 import { ffmpeg, tempDir } from '../helpers/media.js';
-import { decodeAll, diffOutside } from './helpers.js';
+import { decodeAll, diffOutsideYuv } from './helpers.js';
 
 const tmp = tempDir('avdub-pipeline-data-');
 afterAll(() => tmp.cleanup());
@@ -27,7 +27,7 @@ describe.skipIf(!hasTestData)('DubPipeline on a real clip', () => {
   beforeAll(async () => {
     video = videoPath('mimictalk_oldcommit_May_5s.mp4');
     audio = audioPath('mimictalk_oldcommit_Obama_5s.wav');
-    input = await decodeAll(video);
+    input = await decodeAll(video, 'yuv420p');
     const stages: string[] = [];
     first = await make().lipsync({
       video,
@@ -38,7 +38,7 @@ describe.skipIf(!hasTestData)('DubPipeline on a real clip', () => {
       },
       onFrame: (frame, info) => {
         boxes.push(info);
-        outsideDiffs += diffOutside(frame.data, input[info.index]!.data, frame.width, info.box);
+        outsideDiffs += diffOutsideYuv(frame.data, input[info.index]!.data, frame.width, frame.height, info.box);
       },
     });
     expect(stages).toEqual(expect.arrayContaining(['probe', 'audio', 'track', 'render']));
