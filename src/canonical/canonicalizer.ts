@@ -7,7 +7,7 @@ import { mouthMask, mouthMaskRect, renderPolygon, trainingPolygon, type PixelRec
 import { fitSimilarity, similarityToAffine, type Similarity } from './procrustes.js';
 import { CANONICAL_TEMPLATE, type FaceTemplate } from './template.js';
 import { warpAffineBicubic, warpPlaneBicubic } from './warp.js';
-import { planesToRgb, type YuvImage, type YuvMatrix } from '../media/yuv.js';
+import { halfChromaToRgb, type YuvImage, type YuvMatrix } from '../media/yuv.js';
 
 export interface FaceCanonicalizerOptions {
   /** Side of the square canonical crop in pixels (001: 256). @default 256 */
@@ -100,24 +100,26 @@ export class FaceCanonicalizer {
   }
 
   /**
-   * The same crop straight from an I420 frame: Y, U and V are each warped bicubically (chroma
-   * taken as centre-sited at half resolution) and converted to RGB with `matrix`, so the frame
-   * is never converted as a whole. Matches `crop` of the frame converted to RGB within a few
-   * levels (the chroma is interpolated once instead of twice).
+   * The same crop straight from an I420 frame, never converting the frame as a whole: Y is
+   * warped bicubically at the crop's size, U and V at half of it (chroma is half resolution in
+   * the source too; each chroma sample then serves a 2 x 2 block of the crop, as in `yuvToRgb`),
+   * then converted with `matrix`. Matches `crop` of the frame converted to RGB within a few levels.
    */
   cropYuv(frame: YuvImage, transform: CanonicalTransform, matrix: YuvMatrix, out?: Uint8Array): RgbImage {
     const n = this.size;
-    const planes = (this.planes ??= [new Uint8Array(n * n), new Uint8Array(n * n), new Uint8Array(n * n)]);
+    const h = (n + 1) >> 1;
+    const planes = (this.planes ??= [new Uint8Array(n * n), new Uint8Array(h * h), new Uint8Array(h * h)]);
     const { width: W, height: H, data } = frame;
     const m = transform.toFrame;
     warpPlaneBicubic({ data, offset: 0, width: W, height: H }, m, n, n, planes[0], this.scratch);
-    const half: Affine = [m[0] / 2, m[1] / 2, m[2] / 2, m[3] / 2, m[4] / 2, m[5] / 2];
+    // Half-size output pixel c sits at crop position 2c; the chroma plane at frame position / 2.
+    const chroma: Affine = [m[0], m[1], m[2] / 2, m[3], m[4], m[5] / 2];
     const cw = W >> 1;
     const ch = H >> 1;
-    warpPlaneBicubic({ data, offset: W * H, width: cw, height: ch }, half, n, n, planes[1], this.scratch);
-    warpPlaneBicubic({ data, offset: W * H + cw * ch, width: cw, height: ch }, half, n, n, planes[2], this.scratch);
+    warpPlaneBicubic({ data, offset: W * H, width: cw, height: ch }, chroma, h, h, planes[1], this.scratch);
+    warpPlaneBicubic({ data, offset: W * H + cw * ch, width: cw, height: ch }, chroma, h, h, planes[2], this.scratch);
     const rgb = out ?? new Uint8Array(n * n * 3);
-    return { data: planesToRgb(planes[0], planes[1], planes[2], matrix, rgb), width: n, height: n };
+    return { data: halfChromaToRgb(planes[0], planes[1], planes[2], n, matrix, rgb), width: n, height: n };
   }
 
   /** transform + crop in one call. */

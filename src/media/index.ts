@@ -26,7 +26,7 @@ export {
   yuvCoefficients,
   yuvToRgb,
   rgbToYuv,
-  planesToRgb,
+  halfChromaToRgb,
   type YuvImage,
   type YuvMatrix,
   type YuvCoefficients,

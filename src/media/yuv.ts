@@ -135,20 +135,27 @@ export function yuvToRgb(
   return dst;
 }
 
-/** Converts three co-sited full-resolution planes (as a warp of Y, U and V gives) to RGB24. */
-export function planesToRgb(y: Uint8Array, u: Uint8Array, v: Uint8Array, matrix: YuvMatrix, out: Uint8Array): Uint8Array {
-  const t = tablesFor(matrix);
-  const { Y, RV, GU, GV, BU } = t;
-  for (let i = 0, o = 0; i < y.length; i++, o += 3) {
-    const yy = Y[y[i]!]!;
-    const uu = u[i]!;
-    const vv = v[i]!;
-    const r = yy + RV[vv]!;
-    const g = yy - GU[uu]! - GV[vv]!;
-    const b = yy + BU[uu]!;
-    out[o] = r <= 0 ? 0 : r >= 255 ? 255 : (r + 0.5) | 0;
-    out[o + 1] = g <= 0 ? 0 : g >= 255 ? 255 : (g + 0.5) | 0;
-    out[o + 2] = b <= 0 ? 0 : b >= 255 ? 255 : (b + 0.5) | 0;
+/**
+ * Converts an n x n luma plane and ceil(n/2)-square chroma planes (each chroma sample serving a
+ * 2 x 2 block, as `FaceCanonicalizer.cropYuv` produces them) to RGB24.
+ */
+export function halfChromaToRgb(y: Uint8Array, u: Uint8Array, v: Uint8Array, n: number, matrix: YuvMatrix, out: Uint8Array): Uint8Array {
+  const { Y, RV, GU, GV, BU } = tablesFor(matrix);
+  const h = (n + 1) >> 1;
+  for (let row = 0, i = 0, o = 0; row < n; row++) {
+    const cRow = (row >> 1) * h;
+    for (let col = 0; col < n; col++, i++, o += 3) {
+      const yy = Y[y[i]!]!;
+      const q = cRow + (col >> 1);
+      const uu = u[q]!;
+      const vv = v[q]!;
+      const r = yy + RV[vv]!;
+      const g = yy - GU[uu]! - GV[vv]!;
+      const b = yy + BU[uu]!;
+      out[o] = r <= 0 ? 0 : r >= 255 ? 255 : (r + 0.5) | 0;
+      out[o + 1] = g <= 0 ? 0 : g >= 255 ? 255 : (g + 0.5) | 0;
+      out[o + 2] = b <= 0 ? 0 : b >= 255 ? 255 : (b + 0.5) | 0;
+    }
   }
   return out;
 }
