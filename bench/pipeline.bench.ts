@@ -1,7 +1,7 @@
 /**
  * End-to-end visual-only lip-sync (DubPipeline.lipsync) on a 1080p clip against plain ffmpeg
  * decoding and re-encoding the same clip with the same encoder settings (libx264, crf 18,
- * preset medium, BT.709 yuv420p), timed in the same run, interleaved. Target: pipeline time
+ * preset medium, yuv420p), timed in the same run, interleaved. Target: pipeline time
  * <= 1.5x the baseline. Then peak RSS of the pipeline process on the clip and on the clip
  * looped (ffmpeg -stream_loop, stream copy) to 10 minutes, each in a fresh process.
  *
@@ -43,12 +43,11 @@ if (process.argv[2] === '--child') {
 function ffmpegBaseline(input: string, out: string): number {
   const { ffmpeg } = resolveBinaries();
   const t0 = performance.now();
-  // The same conversion and x264 settings as VideoWriter (see src/media/writer.ts).
+  // The same x264 settings as the render pass's VideoWriter (I420 in, no colour conversion:
+  // the clip is yuv420p, so ffmpeg converts nothing either; its colour tags are copied).
   const r = spawnSync(ffmpeg, [
     '-hide_banner', '-nostdin', '-loglevel', 'error', '-i', input, '-an',
-    '-vf', 'scale=out_color_matrix=bt709:out_range=tv,format=yuv420p',
     '-c:v', 'libx264', '-preset', PRESET, '-crf', `${CRF}`, '-pix_fmt', 'yuv420p',
-    '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709',
     '-f', 'mp4', '-y', out,
   ]);
   if (r.status !== 0) throw new Error(`baseline ffmpeg failed: ${r.stderr}`);

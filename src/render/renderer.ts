@@ -247,7 +247,13 @@ export function maskAlphaInFrame(
       const y0 = Math.floor(sy);
       const tx = sx - x0;
       const ty = sy - y0;
-      const val = (1 - ty) * ((1 - tx) * m(x0, y0) + tx * m(x0 + 1, y0)) + ty * ((1 - tx) * m(x0, y0 + 1) + tx * m(x0 + 1, y0 + 1));
+      let val: number;
+      if (x0 >= 0 && y0 >= 0 && x0 + 1 < cw && y0 + 1 < ch) {
+        const p = y0 * cw + x0;
+        val = (1 - ty) * ((1 - tx) * mask[p]! + tx * mask[p + 1]!) + ty * ((1 - tx) * mask[p + cw]! + tx * mask[p + cw + 1]!);
+      } else {
+        val = (1 - ty) * ((1 - tx) * m(x0, y0) + tx * m(x0 + 1, y0)) + ty * ((1 - tx) * m(x0, y0 + 1) + tx * m(x0 + 1, y0 + 1));
+      }
       const al = val * opacity;
       out[v * box.width + u] = al;
       if (al > 0) visible++;
