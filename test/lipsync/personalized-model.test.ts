@@ -116,6 +116,41 @@ describe('personalized LipsyncModel (synthetic speaker)', () => {
     for (const v of out) expect(bankLevels.has(Math.round(v * 200 + 40))).toBe(true);
   });
 
+  it('every crop-choice metric (with the shrunk unary and the opening term) follows the audio', async () => {
+    const model = await fitPersonalizedModel(footage(400), { audioStats: stats, bankSize: 120 });
+    const r = rng(11);
+    const T = 100;
+    const driving = Array.from({ length: T }, (_, t) => openingAt(t, 13));
+    const frames = driving.map(({ o, silent }) => ({ crop: cropFor(0.5), audio: windowFor(o, silent, r), pose: { yaw: 0, pitch: 0, roll: 0 }, voiced: !silent }));
+    for (const settings of [
+      { unaryMetric: 'lips' as const },
+      { unaryMetric: 'euclidean' as const, shrunkUnary: true, openingWeight: 1 },
+      { unaryMetric: 'mahalanobis' as const, openingWeight: 3, poseWeight: 0 },
+    ]) {
+      const out: number[] = [];
+      for await (const f of model.withSettings(settings).generate({ frameCount: T, frames, audioStats: stats })) out.push((f.crop.data[(CENTRE_ROW * SIZE + SIZE / 2) * 3]! - 40) / 200);
+      const speech = driving.map((d, t) => [d.o, out[t]!, d.silent] as const).filter(([, , s]) => !s);
+      expect(pearson(speech.map((x) => x[0]), speech.map((x) => x[1])), JSON.stringify(settings)).toBeGreaterThan(0.8);
+    }
+  });
+
+  it('candidate poolings: the fit keeps the one with the lowest cross-validated error, and the ONNX graph uses it', async () => {
+    const coarse = { melBands: 80, windowFrames: 24, bandPool: 20, framePool: 4 };
+    const fine = { melBands: 80, windowFrames: 24, bandPool: 4, framePool: 2 };
+    const both = await fitPersonalizedModel(footage(300), { audioStats: stats, bankSize: 60, layouts: [fine, coarse] });
+    const errors = await Promise.all(
+      [fine, coarse].map(async (layout) => (await fitPersonalizedModel(footage(300), { audioStats: stats, bankSize: 60, layout })).profile.regressor.cvError),
+    );
+    expect(both.profile.regressor.cvError).toBeCloseTo(Math.min(...errors), 9);
+    expect(both.profile.layout).toEqual(errors[0]! <= errors[1]! ? fine : coarse);
+    expect(both.profile.regressor.d).toBe((80 / both.profile.layout.bandPool) * (24 / both.profile.layout.framePool));
+    const r = rng(2);
+    const frames = Array.from({ length: 10 }, (_, t) => ({ crop: cropFor(0.5), audio: windowFor(openingAt(t).o, false, r), voiced: true }));
+    let n = 0;
+    for await (const _ of both.generate({ frameCount: 10, frames, audioStats: stats })) n++;
+    expect(n).toBe(10);
+  });
+
   it('baselines: static mean mouth never moves; random bank ignores the audio', async () => {
     const model = await fitPersonalizedModel(footage(300), { audioStats: stats, bankSize: 80 });
     const r = rng(4);

@@ -13,6 +13,7 @@
  */
 import { mouthMask } from '../../canonical/masks.js';
 import { AvdubError, ErrorCode, throwIfAborted } from '../../errors.js';
+import { LIPS } from '../../face/landmarks.js';
 import type { HeadPose } from '../../face/pose.js';
 import { OnnxGraphBuilder } from '../../onnx/graph.js';
 import { featheredPolygonMask } from '../../render/mask.js';
@@ -32,6 +33,7 @@ import type {
 import { CoverageBank } from './bank.js';
 import {
   DEFAULT_AUDIO_LAYOUT,
+  MOUTH_SHAPE_POINTS,
   audioFeature,
   audioFeatureSize,
   mouthShape,
@@ -79,6 +81,11 @@ export interface PersonalizedFitOptions extends OperationOptions {
   deshrinkPower?: number;
   /** How the 80 x 24 window is pooled into regression features. @default DEFAULT_AUDIO_LAYOUT */
   layout?: AudioFeatureLayout;
+  /**
+   * Candidate poolings: each gets its own ridge (streamed statistics, O(d²) each) and the one
+   * with the lowest cross-validated error on the fitted frames is kept. Overrides `layout`.
+   */
+  layouts?: readonly AudioFeatureLayout[];
   name?: string;
 }
 
@@ -91,6 +98,25 @@ export interface PersonalizedGenerateSettings {
   switchCost: number;
   /** Viterbi cost per frame of holding one crop during speech (0 in silence). @default 1 */
   holdCost: number;
+  /**
+   * Distance between predicted and bank codes: 'mahalanobis' (each PCA component in units of
+   * its own variance), 'euclidean' (squared landmark distance, in units of the mean component
+   * variance: the big shape changes count more than small ones, as in LMD) or 'lips' (the same
+   * over the lip points only). @default 'euclidean'
+   */
+  unaryMetric: 'mahalanobis' | 'euclidean' | 'lips';
+  /**
+   * Shape distance to the ridge's own (least-squares, shrunk) prediction rather than the
+   * variance-rescaled one: under uncertainty the crop nearest the conditional mean is the one
+   * with the least expected landmark error. The rescaled code still drives `openingWeight`.
+   * @default true
+   */
+  shrunkUnary: boolean;
+  /**
+   * Weight of the mouth-opening mismatch (inner-lip gap 13-14 along the rescaled prediction,
+   * in units of its variance over the training codes) in the crop choice. @default 1
+   */
+  openingWeight: number;
   /** Weight of head-pose mismatch (per 10 degrees, squared) in the crop choice. @default 1 */
   poseWeight: number;
   /** Feather of the mouth-rectangle blend into the target crop, in crop px. @default 6 */
@@ -106,6 +132,9 @@ export const defaultPersonalizedGenerateSettings: PersonalizedGenerateSettings =
   smoothSigma: 1,
   switchCost: 3,
   holdCost: 1,
+  unaryMetric: 'euclidean',
+  shrunkUnary: true,
+  openingWeight: 1,
   poseWeight: 1,
   featherSigma: 6,
   batch: 64,
@@ -139,10 +168,10 @@ export async function fitPersonalizedModel(
   const bankSize = options.bankSize ?? 200;
   is.integer('bankSize', bankSize, 2, 100000);
   const poseW = options.bankPoseWeight ?? 1;
-  const layout = options.layout ?? DEFAULT_AUDIO_LAYOUT;
-  const d = audioFeatureSize(layout);
+  const candidates = options.layouts?.length ? options.layouts : [options.layout ?? DEFAULT_AUDIO_LAYOUT];
   const shapeDim = mouthShape(new Float64Array(468 * 3)).length;
-  const ridge = new RidgeAccumulator(d, shapeDim, 5, 50);
+  const ridges = candidates.map((l) => new RidgeAccumulator(audioFeatureSize(l), shapeDim, 5, 50));
+  const feats = candidates.map((l) => new Float64Array(audioFeatureSize(l)));
   const moments = new MomentAccumulator(shapeDim);
   const bank = new CoverageBank<{ crop: Uint8Array; shape: Float64Array; pose: HeadPose }>(bankSize);
   // Rest shape: the most closed mouths among silent frames (a bounded reservoir of candidates).
@@ -159,16 +188,19 @@ export async function fitPersonalizedModel(
   let n = 0;
   let voiced = 0;
   let cropSize = 0;
-  const feat = new Float64Array(d);
   for await (const f of frames) {
     throwIfAborted(options.signal);
-    if (f.audio.length !== layout.melBands * layout.windowFrames) {
-      throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `Expected ${layout.melBands}x${layout.windowFrames} paper audio windows but received ${f.audio.length} values`);
+    for (const layout of candidates) {
+      if (f.audio.length !== layout.melBands * layout.windowFrames) {
+        throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `Expected ${layout.melBands}x${layout.windowFrames} paper audio windows but received ${f.audio.length} values`);
+      }
     }
     cropSize ||= f.crop.width;
     const shape = mouthShape(f.canonicalLandmarks);
-    audioFeature(f.audio, options.audioStats, layout, feat);
-    ridge.add(f.index, feat, shape);
+    candidates.forEach((layout, li) => {
+      audioFeature(f.audio, options.audioStats, layout, feats[li]!);
+      ridges[li]!.add(f.index, feats[li]!, shape);
+    });
     moments.add(shape);
     const opening = shapeOpening(shape);
     if (f.voiced === false) keepClosest(rest, { opening, shape });
@@ -187,7 +219,17 @@ export async function fitPersonalizedModel(
     throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `Too little footage to fit the personalized model: ${n} tracked frames (need at least 20)`);
   }
   const pca = pcaFromMoments(moments, options.pcaVariance ?? 0.97, options.pcaMaxComponents ?? 8);
-  const fitted = ridge.solve(options.lambdas);
+  // Every candidate pooling is solved; the lowest cross-validated error wins.
+  let chosen = 0;
+  const solved = ridges.map((r) => r.solve(options.lambdas));
+  solved.forEach((r, li) => {
+    if (r.cvError < solved[chosen]!.cvError) chosen = li;
+  });
+  const layout = candidates[chosen]!;
+  const ridge = ridges[chosen]!;
+  const fitted = solved[chosen]!;
+  const d = fitted.d;
+  if (process.env.AVDUB_DEBUG_FIT) console.error('layouts', solved.map((r, li) => `${candidates[li]!.bandPool}x${candidates[li]!.framePool}:${r.cvError.toFixed(3)}`).join(' '), 'base', fitted.baselineError.toFixed(3));
   // Regress landmarks, then project: code = (x W_L + b_L - mean) Cᵀ.
   const k = pca.k;
   const W = new Float64Array(d * k);
@@ -325,7 +367,40 @@ export class PersonalizedLipsyncModel implements LipsyncModel {
     const { k } = this.pca;
     const bank = this.profile.bank;
     const B = bank.length;
-    const invVar = this.pca.variances.map((v) => 1 / Math.max(1e-9, v));
+    const meanVar = this.pca.variances.reduce((a, v) => a + v, 0) / Math.max(1, k);
+    // The code metric as a k x k quadratic form Q: Mahalanobis (diag 1/variance), Euclidean in
+    // landmark space (I / mean variance), or Euclidean over the lip points only (Cₗ Cₗᵀ, the
+    // points LMD and the viewer look at; the jaw points are left out), per mean variance.
+    const Q = new Float64Array(k * k);
+    if (s.unaryMetric === 'lips') {
+      const dim = this.pca.dim;
+      const nLip = 2 * LIPS.length; // MOUTH_SHAPE_POINTS starts with the lips
+      let tr = 0;
+      for (let a = 0; a < k; a++) for (let b2 = 0; b2 < k; b2++) {
+        let v = 0;
+        for (let q = 0; q < nLip; q++) v += this.pca.components[a * dim + q]! * this.pca.components[b2 * dim + q]!;
+        Q[a * k + b2] = v;
+        if (a === b2) tr += v * this.pca.variances[a]!;
+      }
+      const norm = Math.max(1e-9, tr / Math.max(1, k));
+      for (let i = 0; i < k * k; i++) Q[i] = Q[i]! / norm;
+    } else {
+      for (let c = 0; c < k; c++) Q[c * k + c] = 1 / Math.max(1e-9, s.unaryMetric === 'euclidean' ? meanVar : this.pca.variances[c]!);
+    }
+    const diagOnly = s.unaryMetric !== 'lips';
+    const quad = (x: ArrayLike<number>, y: ArrayLike<number>): number => {
+      let m = 0;
+      if (diagOnly) {
+        for (let c = 0; c < k; c++) m += (x[c]! - y[c]!) ** 2 * Q[c * k + c]!;
+        return m;
+      }
+      for (let a = 0; a < k; a++) {
+        let row = 0;
+        for (let b2 = 0; b2 < k; b2++) row += Q[a * k + b2]! * (x[b2]! - y[b2]!);
+        m += (x[a]! - y[a]!) * row;
+      }
+      return m;
+    };
     const ort = await loadOrt();
     const { session } = await createSession(this.regressorOnnx(), { device: options.device ?? s.device });
     const size = this.profile.cropSize;
@@ -350,11 +425,26 @@ export class PersonalizedLipsyncModel implements LipsyncModel {
     const rand = seeded(options.seed ?? 1);
     let randomState = Math.floor(rand() * B);
 
-    const unaryFor = (code: Float64Array, pose: HeadPose | undefined, out: Float64Array): void => {
+    // Opening direction in code space: opening ≈ const + Σ_c code_c · open_c (the vertical gap
+    // of the inner-lip centre points, linear in the shape).
+    const up = MOUTH_SHAPE_POINTS.indexOf(13);
+    const lo = MOUTH_SHAPE_POINTS.indexOf(14);
+    const openDir = new Float64Array(k);
+    for (let c = 0; c < k; c++) openDir[c] = this.pca.components[c * this.pca.dim + 2 * lo + 1]! - this.pca.components[c * this.pca.dim + 2 * up + 1]!;
+    let openVar = 0;
+    for (let c = 0; c < k; c++) openVar += openDir[c]! ** 2 * this.pca.variances[c]!;
+    const bankOpen = bank.map((e) => e.code.reduce((a, v, c) => a + v * openDir[c]!, 0));
+    const deshrinkOf = this.profile.regressor.deshrink;
+    const shrunk = new Float64Array(k);
+    const unaryFor = (code: Float64Array, pose: HeadPose | undefined, out: Float64Array, silent = false): void => {
+      for (let c = 0; c < k; c++) shrunk[c] = s.shrunkUnary && !silent && deshrinkOf ? code[c]! / Math.max(1e-6, deshrinkOf[c]!) : code[c]!;
+      let open = 0;
+      for (let c = 0; c < k; c++) open += code[c]! * openDir[c]!;
       for (let bI = 0; bI < B; bI++) {
         const e = bank[bI]!;
         let u = 0;
-        for (let c = 0; c < k; c++) u += (code[c]! - e.code[c]!) ** 2 * invVar[c]!;
+        u += quad(shrunk, e.code);
+        if (s.openingWeight > 0 && openVar > 1e-12) u += (s.openingWeight * (open - bankOpen[bI]!) ** 2) / openVar;
         if (pose) {
           u += s.poseWeight * (((pose.yaw - e.pose.yaw) / 10) ** 2 + ((pose.pitch - e.pose.pitch) / 10) ** 2 + ((pose.roll - e.pose.roll) / 10) ** 2);
         }
@@ -395,7 +485,7 @@ export class PersonalizedLipsyncModel implements LipsyncModel {
     };
     const step = (code: Float64Array, pose: HeadPose | undefined, silent: boolean): void => {
       const u = new Float64Array(B);
-      unaryFor(code, pose, u);
+      unaryFor(code, pose, u, silent);
       undecided.push({ u, hold: silent ? 0 : s.holdCost });
     };
     /** The best path through the undecided frames, starting from the last decided state. */
