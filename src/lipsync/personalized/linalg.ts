@@ -59,20 +59,33 @@ export function cholesky(A: Float64Array, n: number): Float64Array {
   return L;
 }
 
-/** Solves (L Lᵀ) X = B for X (n x m) given the Cholesky factor L. */
+/**
+ * Solves (L Lᵀ) X = B for X (n x m) given the Cholesky factor L. Row-oriented: each step
+ * updates a whole row of X (contiguous), in the same order of operations per element as the
+ * column-at-a-time form, so the result is bit-identical to it, several times faster for many
+ * right-hand sides.
+ */
 export function choleskySolve(L: Float64Array, B: Float64Array, n: number, m: number): Float64Array {
   const X = Float64Array.from(B);
-  for (let c = 0; c < m; c++) {
-    for (let i = 0; i < n; i++) {
-      let s = X[i * m + c]!;
-      for (let k = 0; k < i; k++) s -= L[i * n + k]! * X[k * m + c]!;
-      X[i * m + c] = s / L[i * n + i]!;
+  for (let i = 0; i < n; i++) {
+    const ri = i * m;
+    for (let k = 0; k < i; k++) {
+      const l = L[i * n + k]!;
+      const rk = k * m;
+      for (let c = 0; c < m; c++) X[ri + c] = X[ri + c]! - l * X[rk + c]!;
     }
-    for (let i = n - 1; i >= 0; i--) {
-      let s = X[i * m + c]!;
-      for (let k = i + 1; k < n; k++) s -= L[k * n + i]! * X[k * m + c]!;
-      X[i * m + c] = s / L[i * n + i]!;
+    const d = L[i * n + i]!;
+    for (let c = 0; c < m; c++) X[ri + c] = X[ri + c]! / d;
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    const ri = i * m;
+    for (let k = i + 1; k < n; k++) {
+      const l = L[k * n + i]!;
+      const rk = k * m;
+      for (let c = 0; c < m; c++) X[ri + c] = X[ri + c]! - l * X[rk + c]!;
     }
+    const d = L[i * n + i]!;
+    for (let c = 0; c < m; c++) X[ri + c] = X[ri + c]! / d;
   }
   return X;
 }

@@ -143,12 +143,13 @@ export class RidgeAccumulator {
     const mx = s.sx.map((v) => v / n);
     const my = s.sy.map((v) => v / n);
     const A = new Float64Array(d * d);
+    const { sxx, sxy } = s;
     for (let i = 0; i < d; i++) {
-      for (let j = 0; j < d; j++) A[i * d + j] = s.sxx[i * d + j]! - n * mx[i]! * mx[j]!;
+      for (let j = 0; j < d; j++) A[i * d + j] = sxx[i * d + j]! - n * mx[i]! * mx[j]!;
       A[i * d + i] = A[i * d + i]! + lambda;
     }
     const B = new Float64Array(d * m);
-    for (let i = 0; i < d; i++) for (let j = 0; j < m; j++) B[i * m + j] = s.sxy[i * m + j]! - n * mx[i]! * my[j]!;
+    for (let i = 0; i < d; i++) for (let j = 0; j < m; j++) B[i * m + j] = sxy[i * m + j]! - n * mx[i]! * my[j]!;
     const W = choleskySolve(cholesky(A, d), B, d, m);
     const b = Float64Array.from(my);
     for (let j = 0; j < m; j++) for (let i = 0; i < d; i++) b[j] = b[j]! - mx[i]! * W[i * m + j]!;
@@ -165,11 +166,14 @@ export class RidgeAccumulator {
     // Σ‖Wᵀx‖² = tr(Wᵀ Sxx W)
     let quad = 0;
     const SW = new Float64Array(d * m);
+    const sxx = s.sxx;
     for (let i = 0; i < d; i++) {
+      const ri = i * m;
       for (let k = 0; k < d; k++) {
-        const a = s.sxx[i * d + k]!;
+        const a = sxx[i * d + k]!;
         if (a === 0) continue;
-        for (let j = 0; j < m; j++) SW[i * m + j] = SW[i * m + j]! + a * W[k * m + j]!;
+        const rk = k * m;
+        for (let j = 0; j < m; j++) SW[ri + j] = SW[ri + j]! + a * W[rk + j]!;
       }
     }
     for (let i = 0; i < d * m; i++) quad += W[i]! * SW[i]!;
