@@ -1,6 +1,7 @@
 /**
  * Audio: WAV I/O, resampling, the mel front end (MelFrontend, presets `paper` and `wav2lip`),
- * voice activity detection, pitch-preserving time stretch and the TimingAligner.
+ * voice activity detection, pitch-preserving time stretch and the TimingAligner; streaming
+ * from WAV files on disk in bounded memory (stream.ts).
  * Design notes and measurements: docs/audio.md.
  */
 export {
@@ -67,3 +68,15 @@ export {
   type PlanInput,
   type Stretcher,
 } from './timing.js';
+export {
+  StreamingAudio,
+  MelWindowStream,
+  WavFileSource,
+  WavFileWriter,
+  arraySource,
+  decodeToWav,
+  streamMelBandStats,
+  type SampleSource,
+  type StreamingAudioOptions,
+  type DecodeToWavOptions,
+} from './stream.js';

@@ -310,12 +310,48 @@ export class MelFrontend {
       x = toMonoAt(audio, c.sampleRate);
     }
     const n = x.length;
+    const nFrames = this.frameCount(n);
+    const out = new Float32Array(c.nMels * nFrames);
+    this.computeFrames(x, 0, n, 0, nFrames, out, nFrames);
+    return { data: out, nMels: c.nMels, nFrames, frameRate: this.frameRate, silence: this.silenceValue };
+  }
+
+  /**
+   * The signal samples that mel frames [f0, f1) of a signal of `n` samples read: [lo, hi)
+   * (pre-emphasis and the STFT's edge padding included). For chunked computation.
+   */
+  samplesFor(n: number, f0: number, f1: number): { lo: number; hi: number } {
+    const c = this.config;
+    const pad = c.nFft >> 1;
+    const first = f0 * c.hopLength - pad - 1;
+    const last = (f1 - 1) * c.hopLength + pad; // exclusive
+    let lo = Math.max(0, first);
+    let hi = Math.min(n, last);
+    if (c.padMode === 'reflect') {
+      // Reflected edges read up to pad + 1 samples from each end.
+      if (first < 0) hi = Math.max(hi, Math.min(n, pad + 2));
+      if (last > n) lo = Math.min(lo, Math.max(0, n - pad - 2));
+    }
+    return { lo, hi: Math.max(lo, hi) };
+  }
+
+  /**
+   * Mel frames [f0, f1) of a signal of `n` samples of which `x` holds samples [x0, x0 + x.length)
+   * (at least `samplesFor(n, f0, f1)`): band m of frame f goes to out[m * stride + f - f0].
+   * Each frame is computed exactly as `compute` computes it, whatever the batching.
+   */
+  computeFrames(x: Float32Array, x0: number, n: number, f0: number, f1: number, out: Float32Array, stride: number): void {
+    const c = this.config;
     const nFft = c.nFft;
     const pad = nFft >> 1;
-    const nFrames = this.frameCount(n);
     const k = c.preemphasis;
     const reflect = c.padMode === 'reflect';
     const period = 2 * (n - 1);
+    const at = (j: number): number => {
+      const v = x[j - x0];
+      if (v === undefined) throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `computeFrames: sample ${j} is outside the chunk [${x0}, ${x0 + x.length})`);
+      return v;
+    };
     // The pre-emphasised, edge-padded signal at padded index p (signal index p - pad).
     const padded = (p: number): number => {
       let j = p - pad;
@@ -328,11 +364,10 @@ export class MelFrontend {
           if (j > n - 1) j = period - j;
         }
       }
-      return j > 0 ? x[j]! - k * x[j - 1]! : x[0]!;
+      return j > 0 ? at(j) - k * at(j - 1) : at(0);
     };
     // One batch of frames at a time is written to `seg` (bounded memory, whatever the length).
     const seg = this.seg;
-    const out = new Float32Array(c.nMels * nFrames);
     const { fft, window, bin, acc, bins, binPtr, binMel, binW } = this;
     const B = BATCH;
     const re = fft.re;
@@ -349,13 +384,14 @@ export class MelFrontend {
     const gb = (2 * c.maxAbsValue * (-c.refLevelDb - c.minLevelDb)) / -c.minLevelDb - c.maxAbsValue;
     const maxAbs = c.maxAbsValue;
     const nUsed = bins.length;
-    for (let f0 = 0; f0 < nFrames; f0 += B) {
-      const nb = Math.min(B, nFrames - f0);
+    for (let fb = f0; fb < f1; fb += B) {
+      const nb = Math.min(B, f1 - fb);
       // Pack nb frames, interleaved by frame (see RealFft); unused batch slots keep stale data.
-      const base = f0 * hop; // padded index of the batch's first sample
+      const base = fb * hop; // padded index of the batch's first sample
       const len = (nb - 1) * hop + nFft;
       if (base >= pad + 1 && base + len <= pad + n) {
-        for (let i = 0, j = base - pad; i < len; i++, j++) seg[i] = x[j]! - k * x[j - 1]!;
+        if (base - pad - 1 < x0 || base - pad + len > x0 + x.length) at(base - pad - 1 < x0 ? base - pad - 1 : base - pad + len - 1);
+        for (let i = 0, j = base - pad - x0; i < len; i++, j++) seg[i] = x[j]! - k * x[j - 1]!;
       } else {
         for (let i = 0; i < len; i++) seg[i] = padded(base + i);
       }
@@ -379,7 +415,7 @@ export class MelFrontend {
         }
       }
       for (let m = 0; m < nMels; m++) {
-        const row = m * nFrames + f0;
+        const row = m * stride + fb - f0;
         const a = m * B;
         if (ln) {
           for (let b = 0; b < nb; b++) out[row + b] = Math.log(acc[a + b]! + eps);
@@ -392,7 +428,6 @@ export class MelFrontend {
         }
       }
     }
-    return { data: out, nMels, nFrames, frameRate: this.frameRate, silence: this.silenceValue };
   }
 
   /** First mel frame of the window for a video frame at `t` seconds (may be < 0 or run past the end). */

@@ -130,16 +130,58 @@ export class Resampler {
       out.set(input);
       return out;
     }
-    const half = this.halfTaps;
     const taps = this.taps;
     // Zero-padded copy so the inner loop has no bounds checks.
     const x = new Float64Array(input.length + 2 * taps);
     for (let i = 0; i < input.length; i++) x[i + taps] = input[i]!;
+    this.run(x, taps, 0, nOut, out);
+    return out;
+  }
+
+  /** The input samples that output samples [j0, j1) read: [lo, hi) (may run past the signal: zeros there). */
+  inputRange(j0: number, j1: number): { lo: number; hi: number } {
+    const first = Math.floor((j0 * this.down) / this.up);
+    const last = Math.floor(((j1 - 1) * this.down) / this.up);
+    return { lo: first - this.halfTaps + 1, hi: last + this.halfTaps + 1 };
+  }
+
+  /**
+   * Output samples [j0, j1) of `process` over a signal of `n` samples, from the samples
+   * `read(start, dst)` gives (called once, for a range inside [0, n)): chunked resampling with
+   * results equal to `process`'s. Returns a new array of j1 - j0 samples.
+   */
+  processBlock(read: (start: number, dst: Float32Array) => void, n: number, j0: number, j1: number): Float32Array {
+    const out = new Float32Array(Math.max(0, j1 - j0));
+    if (out.length === 0) return out;
+    if (this.up === this.down) {
+      const lo = Math.max(0, j0);
+      const hi = Math.min(n, j1);
+      if (hi > lo) read(lo, out.subarray(lo - j0, hi - j0));
+      return out;
+    }
+    const { lo, hi } = this.inputRange(j0, j1);
+    const x = new Float64Array(hi - lo);
+    const a = Math.max(0, lo);
+    const b = Math.min(n, hi);
+    if (b > a) {
+      const chunk = new Float32Array(b - a);
+      read(a, chunk);
+      for (let i = 0; i < chunk.length; i++) x[a - lo + i] = chunk[i]!;
+    }
+    // x[i] is input sample lo + i; output j is written to out[j - j0].
+    this.run(x, -lo, j0, j1, out, j0);
+    return out;
+  }
+
+  /** Outputs [j0, j1) into out[j - outBase], input sample i at x[i + off]. */
+  private run(x: Float64Array, off: number, j0: number, j1: number, out: Float32Array, outBase = 0): void {
+    const half = this.halfTaps;
+    const taps = this.taps;
     const table = this.table;
     const up = this.up;
     const down = this.down;
     const phases = this.phases;
-    for (let j = 0; j < nOut; j++) {
+    for (let j = j0; j < j1; j++) {
       let n0: number;
       let acc = 0;
       if (this.exact) {
@@ -147,7 +189,7 @@ export class Resampler {
         n0 = Math.floor(num / up);
         const p = num - n0 * up;
         const base = p * taps;
-        const start = n0 - half + 1 + taps;
+        const start = n0 - half + 1 + off;
         for (let k = 0; k < taps; k++) acc += table[base + k]! * x[start + k]!;
       } else {
         const pos = (j * down) / up;
@@ -157,15 +199,14 @@ export class Resampler {
         const a = fp - p;
         const b0 = p * taps;
         const b1 = b0 + taps;
-        const start = n0 - half + 1 + taps;
+        const start = n0 - half + 1 + off;
         for (let k = 0; k < taps; k++) {
           const w = table[b0 + k]! + a * (table[b1 + k]! - table[b0 + k]!);
           acc += w * x[start + k]!;
         }
       }
-      out[j] = acc;
+      out[j - outBase] = acc;
     }
-    return out;
   }
 }
 

@@ -171,11 +171,20 @@ export class VoiceActivityDetector {
 
   /** Per-frame features (meyda), frame k centred at k * hop. */
   features(x: Float32Array, signal?: AbortSignal): VadFrameFeatures {
+    return this.featuresFrom((start, dst) => dst.set(x.subarray(start, start + dst.length)), x.length, signal);
+  }
+
+  /**
+   * {@link features} of a signal of `n` samples (at `sampleRate`) read in chunks:
+   * `read(start, dst)` fills dst with samples [start, start + dst.length) (always inside [0, n)).
+   * Memory: one chunk of ~10 s plus the per-frame features (16 bytes per frame).
+   */
+  featuresFrom(read: (start: number, dst: Float32Array) => void, n: number, signal?: AbortSignal): VadFrameFeatures {
     const o = this.options;
     const m = loadMeyda();
     const N = o.frameSize;
     const hop = Math.max(1, Math.round((o.hopMs / 1000) * o.sampleRate));
-    const nFrames = x.length === 0 ? 0 : 1 + Math.floor(x.length / hop);
+    const nFrames = n === 0 ? 0 : 1 + Math.floor(n / hop);
     const energyDb = new Float32Array(nFrames);
     const spectralFlatness = new Float32Array(nFrames);
     const bandRatio = new Float32Array(nFrames);
@@ -189,16 +198,26 @@ export class VoiceActivityDetector {
     m.sampleRate = o.sampleRate;
     m.windowingFunction = 'hanning';
     const half = N >> 1;
+    // Samples [c0, c0 + chunkLen) of the signal (chunkLen <= chunk.length), read 1024 frames at a time.
+    const BLOCK = 1024;
+    const chunk = new Float32Array((BLOCK - 1) * hop + N);
+    let c0 = 0;
+    let chunkLen = 0;
     for (let k = 0; k < nFrames; k++) {
-      if ((k & 1023) === 0) throwIfAborted(signal);
+      if ((k & (BLOCK - 1)) === 0) {
+        throwIfAborted(signal);
+        c0 = Math.max(0, k * hop - half);
+        chunkLen = Math.max(0, Math.min(n, Math.min(nFrames, k + BLOCK) * hop - hop - half + N) - c0);
+        if (chunkLen > 0) read(c0, chunk.subarray(0, chunkLen));
+      }
       const start = k * hop - half;
-      if (start >= 0 && start + N <= x.length) {
-        frame.set(x.subarray(start, start + N));
+      if (start >= 0 && start + N <= n) {
+        frame.set(chunk.subarray(start - c0, start - c0 + N));
       } else {
         frame.fill(0);
         const lo = Math.max(0, start);
-        const hi = Math.min(x.length, start + N);
-        if (hi > lo) frame.set(x.subarray(lo, hi), lo - start);
+        const hi = Math.min(n, start + N);
+        if (hi > lo) frame.set(chunk.subarray(lo - c0, hi - c0), lo - start);
       }
       const f = m.extract(['rms', 'spectralFlatness', 'amplitudeSpectrum'], frame) ?? {};
       const rms = Number(f.rms) || 0;
@@ -227,8 +246,19 @@ export class VoiceActivityDetector {
     checkAudio('audio', audio);
     const o = this.options;
     const x = toMonoAt(audio, o.sampleRate);
-    const duration = x.length / o.sampleRate;
-    const feats = this.features(x, options.signal);
+    return this.decide(this.features(x, options.signal), x.length / o.sampleRate);
+  }
+
+  /**
+   * {@link detect} over a signal of `n` samples at `sampleRate` (mono), read in chunks with
+   * `read(start, dst)` (e.g. a WAV file on disk): the same result, without the whole signal in memory.
+   */
+  detectFrom(read: (start: number, dst: Float32Array) => void, n: number, options: { signal?: AbortSignal } = {}): VadResult {
+    return this.decide(this.featuresFrom(read, n, options.signal), n / this.options.sampleRate);
+  }
+
+  private decide(feats: VadFrameFeatures, duration: number): VadResult {
+    const o = this.options;
     const n = feats.energyDb.length;
     const hop = Math.max(1, Math.round((o.hopMs / 1000) * o.sampleRate));
     const frameRate = o.sampleRate / hop;

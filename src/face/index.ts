@@ -73,6 +73,7 @@ export {
   type SmoothingOptions,
   type GaussianSmoothingOptions,
   type OneEuroOptions,
+  GaussianStreamSmoother,
 } from './smoothing.js';
 export { drawDot, drawLine, drawPolyline, copyImage, type Rgb } from './overlay.js';
 export { headPose, PITCH_OFFSET_DEGREES, type HeadPose } from './pose.js';
@@ -89,4 +90,7 @@ export {
   type FaceTrackerOptions,
   type FaceTrackerInit,
   type TrackFacesOptions,
+  type SmoothedFace,
+  type FaceTrackInfo,
+  type StreamTrackingResult,
 } from './tracker.js';

@@ -70,22 +70,94 @@ export function gaussianSmooth(series: readonly Float32Array[], sigma: number): 
   const dim = series[0]!.length;
   const out: Float32Array[] = [];
   const acc = new Float64Array(dim);
-  for (let t = 0; t < T; t++) {
-    acc.fill(0);
-    let wsum = 0;
-    const lo = Math.max(0, t - radius);
-    const hi = Math.min(T - 1, t + radius);
-    for (let s = lo; s <= hi; s++) {
-      const w = k[s - t + radius]!;
-      wsum += w;
-      const v = series[s]!;
-      for (let i = 0; i < dim; i++) acc[i]! += w * v[i]!;
-    }
-    const o = new Float32Array(dim);
-    for (let i = 0; i < dim; i++) o[i] = acc[i]! / wsum;
-    out.push(o);
-  }
+  for (let t = 0; t < T; t++) out.push(smoothAt((s) => series[s]!, t, Math.max(0, t - radius), Math.min(T - 1, t + radius), k, radius, acc));
   return out;
+}
+
+/** Frame t of a run, smoothed over frames lo..hi (the kernel truncated there and renormalised). */
+function smoothAt(at: (s: number) => Float32Array, t: number, lo: number, hi: number, k: Float64Array, radius: number, acc: Float64Array): Float32Array {
+  const dim = acc.length;
+  acc.fill(0);
+  let wsum = 0;
+  for (let s = lo; s <= hi; s++) {
+    const w = k[s - t + radius]!;
+    wsum += w;
+    const v = at(s);
+    for (let i = 0; i < dim; i++) acc[i]! += w * v[i]!;
+  }
+  const o = new Float32Array(dim);
+  for (let i = 0; i < dim; i++) o[i] = acc[i]! / wsum;
+  return o;
+}
+
+/**
+ * {@link gaussianSmooth} over a stream: push the frames of one run (consecutive frames) in
+ * order, then `end()` the run. A frame's smoothed value is final once `radius` = ceil(3 sigma)
+ * later frames of its run have arrived, or when the run ends; `push` and `end` return the
+ * frames that became final, in order, each with the tag it was pushed with. The result equals
+ * `gaussianSmooth` over the whole run exactly (same kernel, same truncation at the run's ends,
+ * same summation order), while at most 2 radius + 1 frames are held.
+ */
+export class GaussianStreamSmoother<T> {
+  /** Look-ahead in frames: a frame is final `radius` frames after it arrived (or at the run's end). */
+  readonly radius: number;
+  private readonly kernel: Float64Array;
+  private acc?: Float64Array;
+  /** Held frames: run positions first .. first + held.length - 1. */
+  private held: { value: Float32Array; tag: T }[] = [];
+  private first = 0;
+  /** Run position of the next frame to emit. */
+  private next = 0;
+
+  constructor(readonly sigma: number) {
+    this.radius = sigma > 0 ? Math.ceil(3 * sigma) : 0;
+    this.kernel = gaussianKernel(sigma, this.radius);
+  }
+
+  /** Frames pushed but not yet final. */
+  get pending(): number {
+    return this.first + this.held.length - this.next;
+  }
+
+  /** Adds the next frame of the current run; returns the frames that became final. */
+  push(value: Float32Array, tag: T): { value: Float32Array; tag: T }[] {
+    this.held.push({ value, tag });
+    const out: { value: Float32Array; tag: T }[] = [];
+    const last = this.first + this.held.length - 1;
+    while (this.next + this.radius <= last) out.push(this.emit(this.next + this.radius));
+    return out;
+  }
+
+  /** The current run ended: returns its remaining frames, smoothed; the next push starts a new run. */
+  end(): { value: Float32Array; tag: T }[] {
+    const out: { value: Float32Array; tag: T }[] = [];
+    const last = this.first + this.held.length - 1;
+    while (this.next <= last) out.push(this.emit(Math.min(last, this.next + this.radius)));
+    this.held = [];
+    this.first = 0;
+    this.next = 0;
+    return out;
+  }
+
+  private emit(hi: number): { value: Float32Array; tag: T } {
+    const t = this.next++;
+    const h = this.held;
+    const first = this.first;
+    const entry = h[t - first]!;
+    let value: Float32Array;
+    if (this.radius === 0) value = Float32Array.from(entry.value);
+    else {
+      if (!this.acc || this.acc.length !== entry.value.length) this.acc = new Float64Array(entry.value.length);
+      value = smoothAt((s) => h[s - first]!.value, t, Math.max(0, t - this.radius), hi, this.kernel, this.radius, this.acc);
+    }
+    // Frames before next - radius are never read again.
+    const drop = this.next - this.radius - first;
+    if (drop > 0) {
+      this.held.splice(0, drop);
+      this.first += drop;
+    }
+    return { value, tag: entry.tag };
+  }
 }
 
 function alpha(cutoff: number, dt: number): number {

@@ -10,7 +10,7 @@ import { interocularDistance, landmarkBounds, MESH_POINT_COUNT } from './landmar
 import { FaceMesh, defaultFaceMeshOptions, roiFromDetection, roiFromLandmarks, type FaceMeshOptions, type FaceRoi } from './mesh.js';
 import { headPose, type HeadPose } from './pose.js';
 import type { FaceModelRuntimeOptions } from './session.js';
-import { defaultSmoothingOptions, gaussianSmooth, OneEuroFilter, type SmoothingOptions } from './smoothing.js';
+import { defaultSmoothingOptions, gaussianSmooth, GaussianStreamSmoother, OneEuroFilter, type SmoothingOptions } from './smoothing.js';
 
 /** One face in one frame of a track. */
 export interface TrackedFace {
@@ -47,6 +47,38 @@ export interface FaceTrack {
   medianInterocular: number;
 }
 
+/** A face of a streaming tracker (`stream: true`): a TrackedFace and its track. */
+export interface SmoothedFace extends TrackedFace {
+  trackId: number;
+}
+
+/** A track as a streaming tracker keeps it: everything but the per-frame faces. */
+export interface FaceTrackInfo {
+  id: number;
+  /** First and last frame index with this face. */
+  start: number;
+  end: number;
+  /** Frames with this face. */
+  frames: number;
+  /** Inclusive frame ranges inside [start, end] without the face. */
+  gaps: [number, number][];
+  /** Median distance between the eye centres of the smoothed landmarks, pixels. */
+  medianInterocular: number;
+}
+
+/** What `finishStream` returns: the faces still held for look-ahead, and the tracks. */
+export interface StreamTrackingResult {
+  /** The last smoothed faces (those not yet in any `process` result's `final`), per track in frame order. */
+  final: SmoothedFace[];
+  /** Tracks of at least `minTrackFrames` frames, by first frame (then id): as `finish()`'s. */
+  tracks: FaceTrackInfo[];
+  /** Chosen by the same rule as `finish()`'s (frames x median eye distance). */
+  mainTrack?: FaceTrackInfo;
+  frameCount: number;
+  width: number;
+  height: number;
+}
+
 export interface FaceTrackingResult {
   tracks: FaceTrack[];
   /** The largest face with the most frames (score = frames x median eye distance); undefined when no face was found. */
@@ -71,6 +103,13 @@ export interface FrameFaces {
     confidence: number;
     roi: FaceRoi;
   }[];
+  /**
+   * Streaming tracker only (`stream: true`): the smoothed faces that became final with this
+   * frame, of any track, each track's in frame order. With Gaussian smoothing a face is final
+   * ceil(3 sigma) frames later (or when its track's run of consecutive frames ends); with
+   * 1-Euro or no smoothing at once.
+   */
+  final?: SmoothedFace[];
 }
 
 export interface FaceTrackerOptions extends FaceModelRuntimeOptions {
@@ -91,6 +130,13 @@ export interface FaceTrackerOptions extends FaceModelRuntimeOptions {
   smoothing: SmoothingOptions;
   /** Keep the unsmoothed landmarks on every TrackedFace. @default false */
   keepRaw: boolean;
+  /**
+   * A streaming tracker: nothing is kept per frame. Each `process` result lists in `final` the
+   * smoothed faces that became final (bounded look-ahead, see `FrameFaces.final`), and
+   * `finishStream()` returns the rest with the tracks as summaries; `finish()` is unavailable.
+   * The faces and the main track equal those of `finish()`. @default false
+   */
+  stream: boolean;
 }
 
 /** What `FaceTracker.create` accepts: any subset of the options, nested ones too. */
@@ -121,6 +167,7 @@ export const defaultFaceTrackerOptions: FaceTrackerOptions = {
   minTrackFrames: 3,
   smoothing: defaultSmoothingOptions,
   keepRaw: false,
+  stream: false,
 };
 
 interface RawObservation {
@@ -130,9 +177,27 @@ interface RawObservation {
   confidence: number;
 }
 
+/** Per track, streaming: the open run's smoother and the compact summary. */
+interface TrackStream {
+  /** Frame index of the last observation pushed into the open run (-1: no open run). */
+  lastIndex: number;
+  gaussian?: GaussianStreamSmoother<RawObservation>;
+  oneEuro?: OneEuroFilter;
+  frames: number;
+  start: number;
+  end: number;
+  gaps: [number, number][];
+  /** Eye distance of every smoothed face (8 bytes a frame), for the median. */
+  iods: number[];
+  /** This frame's observation, pushed at the end of `process`. */
+  pendingObs?: RawObservation;
+}
+
 interface TrackState {
   id: number;
+  /** Every observation (batch mode only). */
   observations: RawObservation[];
+  stream?: TrackStream;
   /** Landmarks of the last frame the face was seen. */
   last: Float32Array;
   lastBox: Box;
@@ -180,6 +245,7 @@ export class FaceTracker {
     is.number('smoothing.oneEuro.minCutoff', o.smoothing.oneEuro.minCutoff, 0);
     is.number('smoothing.oneEuro.beta', o.smoothing.oneEuro.beta, 0);
     is.number('smoothing.oneEuro.dCutoff', o.smoothing.oneEuro.dCutoff, 0);
+    is.boolean('stream', o.stream);
     const runtime: FaceModelRuntimeOptions = {
       device: o.device,
       threads: o.threads,
@@ -236,7 +302,60 @@ export class FaceTracker {
       results = await this.mesh.run(frame, rois2);
       this.accept(results, owners2, index, t, out);
     }
+    if (o.stream) {
+      const final: SmoothedFace[] = [];
+      for (const s of this.states) {
+        const st = s.stream!;
+        if (st.lastIndex === index) this.streamPush(s, final);
+        else if (st.lastIndex >= 0) this.streamEnd(s, final); // its run ended at the frame before
+      }
+      out.final = final;
+    }
     return out;
+  }
+
+  /** Streaming: the observation just made joins the track's open run. */
+  private streamPush(s: TrackState, final: SmoothedFace[]): void {
+    const st = s.stream!;
+    const r = st.pendingObs!;
+    st.pendingObs = undefined;
+    const sm = this.options.smoothing;
+    if (sm.method === 'gaussian') {
+      st.gaussian ??= new GaussianStreamSmoother<RawObservation>(sm.gaussian.sigma);
+      for (const e of st.gaussian.push(r.landmarks, r)) this.emit(s, e.tag, e.value, final);
+    } else if (sm.method === 'one-euro') {
+      // A fresh filter per run, as finish() does.
+      st.oneEuro ??= new OneEuroFilter(sm.oneEuro);
+      this.emit(s, r, st.oneEuro.filter(r.landmarks, r.timestamp, faceScale(boxOfLandmarks(r.landmarks))), final);
+    } else this.emit(s, r, r.landmarks, final);
+  }
+
+  /** Streaming: the track's open run ended; its held faces are final. */
+  private streamEnd(s: TrackState, final: SmoothedFace[]): void {
+    const st = s.stream!;
+    if (st.gaussian) for (const e of st.gaussian.end()) this.emit(s, e.tag, e.value, final);
+    st.oneEuro = undefined;
+    st.lastIndex = -1;
+  }
+
+  private emit(s: TrackState, r: RawObservation, lm: Float32Array, final: SmoothedFace[]): void {
+    const st = s.stream!;
+    const face: SmoothedFace = {
+      trackId: s.id,
+      index: r.index,
+      timestamp: r.timestamp,
+      landmarks: lm,
+      confidence: r.confidence,
+      box: boxOfLandmarks(lm),
+      pose: headPose(lm),
+    };
+    if (this.options.keepRaw) face.raw = r.landmarks;
+    if (st.frames === 0) st.start = r.index;
+    else if (r.index > st.end + 1) st.gaps.push([st.end + 1, r.index - 1]);
+    st.end = r.index;
+    st.frames++;
+    st.iods.push(interocularDistance(lm));
+    final.push(face);
   }
 
   private async detect(frame: RgbImage, index: number): Promise<FaceDetection[]> {
@@ -293,7 +412,12 @@ export class FaceTracker {
       state.last = r.landmarks;
       state.lastBox = box;
       state.lastTimestamp = t;
-      state.observations.push({ index, timestamp: t, landmarks: r.landmarks, confidence: r.confidence });
+      const obs: RawObservation = { index, timestamp: t, landmarks: r.landmarks, confidence: r.confidence };
+      if (o.stream) {
+        // Pushed into the smoother at the end of `process` (the frame may still resume a lost track).
+        state.stream!.pendingObs = obs;
+        state.stream!.lastIndex = index;
+      } else state.observations.push(obs);
       let smoothed: Float32Array | undefined;
       if (o.smoothing.method === 'one-euro') {
         state.filter ??= new OneEuroFilter(o.smoothing.oneEuro);
@@ -322,6 +446,7 @@ export class FaceTracker {
       return best;
     }
     const s: TrackState = { id: this.nextId++, observations: [], last: new Float32Array(0), lastBox: box, lastTimestamp: t, active: true };
+    if (this.options.stream) s.stream = { lastIndex: -1, frames: 0, start: 0, end: 0, gaps: [], iods: [] };
     this.states.push(s);
     return s;
   }
@@ -329,22 +454,52 @@ export class FaceTracker {
   /** The tracks so far, smoothed, with the main track chosen. The tracker can go on afterwards. */
   finish(): FaceTrackingResult {
     const o = this.options;
+    if (o.stream) {
+      throw new AvdubError(ErrorCode.INVALID_ARGUMENT, 'A streaming tracker (stream: true) keeps no faces: use finishStream()', {
+        details: { option: 'stream' },
+      });
+    }
     const tracks: FaceTrack[] = [];
     for (const s of this.states) {
       if (s.observations.length < o.minTrackFrames) continue;
       tracks.push(buildTrack(s, o));
     }
     tracks.sort((a, b) => a.start - b.start || a.id - b.id);
-    let mainTrack: FaceTrack | undefined;
-    let bestScore = -1;
-    for (const tr of tracks) {
-      const score = tr.faces.length * tr.medianInterocular;
-      if (score > bestScore) {
-        bestScore = score;
-        mainTrack = tr;
-      }
-    }
+    const mainTrack = pickMainTrack(tracks, (t) => t.faces.length);
     return { tracks, mainTrack, frameCount: this.frameIndex, width: this.width, height: this.height };
+  }
+
+  /**
+   * Streaming tracker (`stream: true`): ends every open run and returns the faces still held
+   * for look-ahead, and the tracks as summaries with the main track chosen by `finish()`'s rule.
+   * The faces of all `process` results' `final` plus these are `finish()`'s faces, exactly.
+   */
+  finishStream(): StreamTrackingResult {
+    const o = this.options;
+    if (!o.stream) {
+      throw new AvdubError(ErrorCode.INVALID_ARGUMENT, 'finishStream() needs a streaming tracker (stream: true); use finish()', {
+        details: { option: 'stream' },
+      });
+    }
+    const final: SmoothedFace[] = [];
+    for (const s of this.states) this.streamEnd(s, final);
+    const tracks: FaceTrackInfo[] = [];
+    for (const s of this.states) {
+      const st = s.stream!;
+      if (st.frames < o.minTrackFrames) continue;
+      const iods = Float64Array.from(st.iods).sort();
+      tracks.push({
+        id: s.id,
+        start: st.start,
+        end: st.end,
+        frames: st.frames,
+        gaps: st.gaps.map(([a, b]) => [a, b] as [number, number]),
+        medianInterocular: iods[iods.length >> 1] ?? 0,
+      });
+    }
+    tracks.sort((a, b) => a.start - b.start || a.id - b.id);
+    const mainTrack = pickMainTrack(tracks, (t) => t.frames);
+    return { final, tracks, mainTrack, frameCount: this.frameIndex, width: this.width, height: this.height };
   }
 
   /** Tracks every frame of a video file (streamed: memory holds one frame plus the tracks). */
@@ -414,6 +569,20 @@ function buildTrack(s: TrackState, o: FaceTrackerOptions): FaceTrack {
     gaps,
     medianInterocular: iods[iods.length >> 1] ?? 0,
   };
+}
+
+/** The main track: the largest face with the most frames (frames x median eye distance; the first on a tie). */
+function pickMainTrack<T extends { medianInterocular: number }>(tracks: readonly T[], frames: (t: T) => number): T | undefined {
+  let main: T | undefined;
+  let bestScore = -1;
+  for (const tr of tracks) {
+    const score = frames(tr) * tr.medianInterocular;
+    if (score > bestScore) {
+      bestScore = score;
+      main = tr;
+    }
+  }
+  return main;
 }
 
 function boxOfLandmarks(l: Float32Array): Box {

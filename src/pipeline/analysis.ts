@@ -5,7 +5,7 @@ import { POLYGON_LANDMARKS } from '../canonical/masks.js';
 import { templateIndices } from '../canonical/template.js';
 import { AvdubError, ErrorCode } from '../errors.js';
 import type { HeadPose } from '../face/pose.js';
-import type { FaceTrack, FaceTrackingResult } from '../face/tracker.js';
+import type { FaceTrack, FaceTrackInfo, FaceTrackingResult, TrackedFace } from '../face/tracker.js';
 import { MESH_POINT_COUNT } from '../face/landmarks.js';
 
 /** One face track, summarised (the report lists every track found). */
@@ -90,6 +90,74 @@ export function summarizeTracks(result: FaceTrackingResult): TrackSummary[] {
   }));
 }
 
+/** The streaming tracker's track summaries (`finishStream`), as the report lists them. */
+export function summarizeTrackInfos(tracks: readonly FaceTrackInfo[], mainId: number | undefined): TrackSummary[] {
+  return tracks.map((t) => ({
+    id: t.id,
+    start: t.start,
+    end: t.end,
+    frames: t.frames,
+    gaps: t.gaps.map(([a, b]) => [a, b] as [number, number]),
+    medianInterocular: Math.round(t.medianInterocular * 100) / 100,
+    main: t.id === mainId,
+  }));
+}
+
+/**
+ * What the analysis pass keeps per frame of a track while the video streams through the
+ * tracker: the `KEPT_LANDMARKS` points, pose, confidence, index and time, in growable typed
+ * arrays (~0.37 KB a frame, no object per frame). `mainFaces()` turns it into `MainFace`s.
+ */
+export class TrackFaceStore {
+  private n = 0;
+  private index = new Int32Array(256);
+  private time = new Float64Array(256);
+  /** confidence, yaw, pitch, roll */
+  private scalars = new Float64Array(256 * 4);
+  private points = new Float32Array(256 * KEPT_LANDMARKS.length * 3);
+
+  get length(): number {
+    return this.n;
+  }
+
+  push(f: Pick<TrackedFace, 'index' | 'timestamp' | 'confidence' | 'pose' | 'landmarks'>): void {
+    const K = KEPT_LANDMARKS.length * 3;
+    if (this.n === this.index.length) {
+      const cap = this.n * 2;
+      this.index = grow(this.index, new Int32Array(cap));
+      this.time = grow(this.time, new Float64Array(cap));
+      this.scalars = grow(this.scalars, new Float64Array(cap * 4));
+      this.points = grow(this.points, new Float32Array(cap * K));
+    }
+    const k = this.n++;
+    this.index[k] = f.index;
+    this.time[k] = f.timestamp;
+    this.scalars.set([f.confidence, f.pose.yaw, f.pose.pitch, f.pose.roll], 4 * k);
+    const o = k * K;
+    const lm = f.landmarks;
+    KEPT_LANDMARKS.forEach((p, j) => {
+      this.points[o + 3 * j] = lm[3 * p]!;
+      this.points[o + 3 * j + 1] = lm[3 * p + 1]!;
+      this.points[o + 3 * j + 2] = lm[3 * p + 2]!;
+    });
+  }
+
+  /** The stored frames as MainFaces (over one exact-size copy of the points). */
+  mainFaces(): MainFace[] {
+    const faces: Omit<MainFace, 'landmarks'>[] = [];
+    const sc = this.scalars;
+    for (let k = 0; k < this.n; k++) {
+      faces.push({ index: this.index[k]!, timestamp: this.time[k]!, confidence: sc[4 * k]!, pose: { yaw: sc[4 * k + 1]!, pitch: sc[4 * k + 2]!, roll: sc[4 * k + 3]! } });
+    }
+    return compactFaces(faces, this.points.slice(0, this.n * KEPT_LANDMARKS.length * 3));
+  }
+}
+
+function grow<T extends Int32Array | Float32Array | Float64Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
+
 export function mainFaces(track: FaceTrack | undefined): MainFace[] {
   if (!track) return [];
   const compact = new Float32Array(track.faces.length * KEPT_LANDMARKS.length * 3);
@@ -102,32 +170,52 @@ export function mainFaces(track: FaceTrack | undefined): MainFace[] {
     });
   });
   return compactFaces(
-    track.faces.map((f) => ({ index: f.index, timestamp: f.timestamp, confidence: f.confidence, pose: { ...f.pose } })),
+    track.faces.map((f) => ({ index: f.index, timestamp: f.timestamp, confidence: f.confidence, pose: { yaw: f.pose.yaw, pitch: f.pose.pitch, roll: f.pose.roll } })),
     compact,
   );
 }
 
 /**
  * Main-track faces over compact storage (`KEPT_LANDMARKS` x 3 floats per frame): each face's
- * `landmarks` is a getter that expands its points into a full 468 x 3 array on access.
+ * `landmarks` is a getter that expands its points into a full 468 x 3 array on access. A face
+ * is a small object (index, timestamp, confidence, pose, and a reference into the storage:
+ * ~0.15 KB a frame with the points), so a long video's main track stays small.
  */
 export function compactFaces(faces: Omit<MainFace, 'landmarks'>[], compact: Float32Array): MainFace[] {
-  const K = KEPT_LANDMARKS.length * 3;
-  return faces.map((f, k) => {
-    const face = { ...f } as MainFace;
-    Object.defineProperty(face, 'landmarks', {
-      enumerable: true,
-      get: () => expandLandmarks(compact.subarray(k * K, (k + 1) * K)),
-    });
-    Object.defineProperty(face, 'points', { enumerable: false, value: compact.subarray(k * K, (k + 1) * K) });
-    return face;
-  });
+  return faces.map((f, k) => new CompactFace(f.index, f.timestamp, f.confidence, f.pose, compact, k));
+}
+
+class CompactFace implements MainFace {
+  readonly #store: Float32Array;
+  readonly #k: number;
+
+  constructor(
+    public index: number,
+    public timestamp: number,
+    public confidence: number,
+    public pose: HeadPose,
+    store: Float32Array,
+    k: number,
+  ) {
+    this.#store = store;
+    this.#k = k;
+  }
+
+  /** 468 x 3, only the kept points filled (a new array per access). */
+  get landmarks(): Float32Array {
+    return expandLandmarks(this.points);
+  }
+
+  /** The kept points (KEPT_LANDMARKS x 3), a view into the storage. */
+  get points(): Float32Array {
+    const K = KEPT_LANDMARKS.length * 3;
+    return this.#store.subarray(this.#k * K, (this.#k + 1) * K);
+  }
 }
 
 /** The compact points of a face from `compactFaces` (KEPT_LANDMARKS x 3). */
 export function keptPoints(face: MainFace): Float32Array {
-  const p = (face as MainFace & { points?: Float32Array }).points;
-  if (p) return p;
+  if (face instanceof CompactFace) return face.points;
   const out = new Float32Array(KEPT_LANDMARKS.length * 3);
   KEPT_LANDMARKS.forEach((i, j) => out.set(face.landmarks.subarray(3 * i, 3 * i + 3), 3 * j));
   return out;

@@ -12,7 +12,7 @@
 import { FaceCanonicalizer } from '../canonical/canonicalizer.js';
 import { AvdubError, ErrorCode, throwIfAborted } from '../errors.js';
 import { headPose } from '../face/pose.js';
-import { FaceTracker, type FaceTrackerInit } from '../face/tracker.js';
+import { FaceTracker, type FaceTrackerInit, type SmoothedFace } from '../face/tracker.js';
 import { interocularDistance } from '../face/landmarks.js';
 import type { FfmpegOptions } from '../media/binaries.js';
 import { readFrames } from '../media/frames.js';
@@ -21,15 +21,26 @@ import { ReferenceSelector } from '../references/selector.js';
 import { ProgressMeter, type OperationOptions } from '../util/progress.js';
 import { fitPersonalizedModel, type FitFrame, type PersonalizedFitOptions, type PersonalizedLipsyncModel } from '../lipsync/personalized/model.js';
 import { voicedAt, type AudioContext } from '../lipsync/personalized/footage.js';
-import { mainFaces, summarizeTracks, type ReferenceFrame, type VideoAnalysis } from './analysis.js';
+import { summarizeTrackInfos, TrackFaceStore, type MainFace, type ReferenceFrame, type VideoAnalysis } from './analysis.js';
 import { CutDetector } from './plan.js';
 import { AsyncQueue } from './queue.js';
+
+/**
+ * The footage audio as the fit reads it: per-band statistics, and per video frame (time t,
+ * seconds, non-decreasing) the mel window and the voice activity. `StreamingAudio` (src/audio)
+ * reads them from a WAV file on disk in bounded memory.
+ */
+export interface FitAudio {
+  stats: { mean: Float32Array; std: Float32Array };
+  window: (t: number) => Float32Array;
+  voiced: (t: number) => boolean;
+}
 
 export interface AnalyzeOptions extends OperationOptions, FfmpegOptions {
   info: MediaInfo;
   tracker: FaceTrackerInit;
-  /** Fit the personalized model on the footage (its own audio). */
-  fit?: { audio: AudioContext; options: Partial<Omit<PersonalizedFitOptions, 'audioStats'>> };
+  /** Fit the personalized model on the footage (its own audio: in memory, or streamed). */
+  fit?: { audio: AudioContext | FitAudio; options: Partial<Omit<PersonalizedFitOptions, 'audioStats'>> };
   /** Keep up to this many reference candidates of the main face (0: none). */
   references: number;
   /** References to choose among the candidates. */
@@ -71,7 +82,17 @@ interface RefState {
 export async function analyzeVideo(video: string, o: AnalyzeOptions): Promise<AnalyzeResult> {
   const { info, signal } = o;
   const t0 = performance.now();
-  const tracker = await FaceTracker.create({ ...o.tracker, signal });
+  // Streaming: the tracker keeps no landmarks per frame; the smoothed faces come out a few
+  // frames late and only the kept points of each track are stored (the main track is known at the end).
+  const tracker = await FaceTracker.create({ ...o.tracker, keepRaw: false, stream: true, signal });
+  const stores = new Map<number, TrackFaceStore>();
+  const keep = (final: readonly SmoothedFace[] | undefined): void => {
+    for (const f of final ?? []) {
+      let st = stores.get(f.trackId);
+      if (!st) stores.set(f.trackId, (st = new TrackFaceStore()));
+      st.push(f);
+    }
+  };
   const canon = new FaceCanonicalizer();
   const cuts = new CutDetector(o.cutThreshold);
   const cutList: number[] = [];
@@ -82,6 +103,7 @@ export async function analyzeVideo(video: string, o: AnalyzeOptions): Promise<An
   const maxGapFrames = Math.ceil(((o.tracker.maxGapSeconds ?? 2) + 0.5) * fps);
   const startTime = info.video?.startTime ?? 0;
   const fitOptions = o.fit;
+  const fitAudio: FitAudio | undefined = fitOptions && toFitAudio(fitOptions.audio);
   let frames = 0;
   const sec = { track: 0, canonicalize: 0, cuts: 0, fitWait: 0 };
 
@@ -101,6 +123,7 @@ export async function analyzeVideo(video: string, o: AnalyzeOptions): Promise<An
       sec.cuts += performance.now() - tm;
       tm = performance.now();
       const found = await tracker.process(frame);
+      keep(found.final);
       sec.track += performance.now() - tm;
       const t = frame.timestamp - startTime;
       let window: Float32Array | undefined;
@@ -114,7 +137,7 @@ export async function analyzeVideo(video: string, o: AnalyzeOptions): Promise<An
           const live = [...fits.values()].filter((s) => !s.dropped).length;
           if (live < o.maxFitTracks) {
             const queue = new AsyncQueue<FitFrame>();
-            const promise = fitPersonalizedModel(queue, { ...fitOptions.options, audioStats: fitOptions.audio.stats, signal });
+            const promise = fitPersonalizedModel(queue, { ...fitOptions.options, audioStats: fitAudio!.stats, signal });
             promise.catch(() => {}); // settled below
             fit = { queue, promise, frames: 0, lastIndex: frame.index, iodSum: 0, dropped: false };
             fits.set(face.trackId, fit);
@@ -129,8 +152,8 @@ export async function analyzeVideo(video: string, o: AnalyzeOptions): Promise<An
         const pose = headPose(face.landmarks);
         sec.canonicalize += performance.now() - tc;
         if (fit && !fit.dropped) {
-          window ??= fitOptions!.audio.frontend.windows(fitOptions!.audio.mel, [Math.max(0, t)]);
-          voiced ??= voicedAt(fitOptions!.audio.vad, t);
+          window ??= fitAudio!.window(Math.max(0, t));
+          voiced ??= fitAudio!.voiced(t);
           fit.queue.push({ index: frame.index, crop, canonicalLandmarks: canonical, pose, audio: window, voiced });
           fit.frames++;
           fit.lastIndex = frame.index;
@@ -169,12 +192,15 @@ export async function analyzeVideo(video: string, o: AnalyzeOptions): Promise<An
     throw e;
   }
   const decodeAndTrack = (performance.now() - t0) / 1000;
-  const result = tracker.finish();
+  const result = tracker.finishStream();
+  keep(result.final);
   if (result.frameCount === 0) {
     result.width = info.video?.displayWidth ?? 0;
     result.height = info.video?.displayHeight ?? 0;
   }
   const mainId = result.mainTrack?.id;
+  const main: MainFace[] = mainId !== undefined ? (stores.get(mainId)?.mainFaces() ?? []) : [];
+  stores.clear();
   for (const [id, s] of fits) if (id !== mainId) stopFit(s, 'not the main track');
   const mainFit = mainId !== undefined ? fits.get(mainId) : undefined;
   const t1 = performance.now();
@@ -208,9 +234,9 @@ export async function analyzeVideo(video: string, o: AnalyzeOptions): Promise<An
     frameCount: result.frameCount,
     width: result.width,
     height: result.height,
-    tracks: summarizeTracks(result),
+    tracks: summarizeTrackInfos(result.tracks, mainId),
     mainTrackId: mainId,
-    main: mainFaces(result.mainTrack),
+    main,
     cuts: cutList,
     cropSize: canon.size,
     references,
@@ -229,6 +255,11 @@ export async function analyzeVideo(video: string, o: AnalyzeOptions): Promise<An
       fitWait: sec.fitWait / 1000,
     },
   };
+}
+
+function toFitAudio(a: AudioContext | FitAudio): FitAudio {
+  if ('window' in a) return a;
+  return { stats: a.stats, window: (t) => a.frontend.windows(a.mel, [t]), voiced: (t) => voicedAt(a.vad, t) };
 }
 
 function newRef(refs: Map<number, RefState>, id: number): RefState {

@@ -16,6 +16,6 @@ export {
 export { StageCache, defaultCacheDir, fileIdentity, stableStringify, type CacheUse } from './cache.js';
 export type { PipelineReport, SegmentReport, StageReport } from './report.js';
 export type { TrackSummary, MainFace, VideoAnalysis, ReferenceFrame } from './analysis.js';
-export { analyzeVideo, type AnalyzeOptions, type AnalyzeResult } from './analyze.js';
+export { analyzeVideo, type AnalyzeOptions, type AnalyzeResult, type FitAudio } from './analyze.js';
 export { CutDetector, planRuns, type RenderRun, type RunPlan, type RunPlanOptions } from './plan.js';
 export { renderPass, type RenderPassOptions, type RenderPassStats, type OutputFrameHook, type OutputFrameInfo, type FrameOutcome } from './render-pass.js';

@@ -13,20 +13,16 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { MelFrontend } from '../audio/mel.js';
-import { resample, toMono } from '../audio/resample.js';
+import { decodeToWav, StreamingAudio } from '../audio/stream.js';
 import type { TimingAlignerOptions } from '../audio/timing.js';
-import { encodeWav } from '../audio/wav.js';
-import { readAudio } from '../audio/wav.js';
+import { encodeWav, readWav } from '../audio/wav.js';
 import { AvdubError, ErrorCode, abortError, throwIfAborted } from '../errors.js';
 import type { FaceTrackerInit } from '../face/tracker.js';
-import { extractAudio, type AudioData } from '../media/audio.js';
+import type { AudioData } from '../media/audio.js';
 import type { FfmpegOptions } from '../media/binaries.js';
 import { probeMedia, requireAudio, requireVideo, type MediaInfo } from '../media/probe.js';
 import { X264_PRESETS, type X264Preset } from '../media/writer.js';
 import type { LipsyncModel } from '../lipsync/types.js';
-import { audioContext, voicedAt, type AudioContext } from '../lipsync/personalized/footage.js';
-import { melBandStats } from '../lipsync/personalized/features.js';
 import {
   PersonalizedLipsyncModel,
   loadSpeakerProfile,
@@ -173,9 +169,12 @@ export interface PipelineResult {
   report: PipelineReport;
 }
 
-/** The audio that drives the mouth, already matched to the video's duration. */
+/** The audio that drives the mouth: a 16 kHz mono WAV file, read as `length` samples (the video's duration). */
 interface DrivingAudio {
-  samples16k: Float32Array;
+  /** 16 kHz mono float WAV in the run's temporary folder, streamed in pass 2. */
+  wav16k: string;
+  /** Samples of the video's duration: the file is padded with silence or trimmed to this. */
+  length: number;
   /** File muxed into the output (the muxer pads/trims it to the video). */
   muxPath: string;
   duration: number;
@@ -193,9 +192,11 @@ interface RunContext {
   tempDir: string;
   info: MediaInfo;
   videoIdentity: string;
-  footageAudio: () => Promise<AudioContext | undefined>;
+  /** The footage's own audio, streamed from a 16 kHz WAV in the temporary folder (undefined: no audio stream). */
+  footageAudio: () => Promise<StreamingAudio | undefined>;
+  /** The footage audio's samples in memory: only for an ASR provider, which takes the whole recording. */
   footageSamples: () => Promise<Float32Array | undefined>;
-  /** Drops the footage audio once nothing needs it (a 10-minute track is ~60 MB with its mel). */
+  /** Closes the footage audio once nothing needs it. */
   releaseFootage: () => void;
   kind: 'lipsync' | 'dub';
 }
@@ -313,14 +314,14 @@ export class DubPipeline {
         signal: ctx.signal,
         onProgress: ctx.emit,
       });
-      const mono = toMono(dubbed.track);
-      const samples16k = fitLength(mono.sampleRate === SR ? mono.samples : resample(mono, SR).samples, Math.round(videoDuration(ctx.info) * SR));
       const d = dubbed.track.samples.length / (dubbed.track.channels ?? 1) / dubbed.track.sampleRate;
-      // The track is muxed from its file; the samples are not needed any more.
+      // The track is muxed from its file and streamed from its 16 kHz copy; the samples are not needed any more.
       dubbed = { ...dubbed, track: { samples: new Float32Array(0), sampleRate: dubbed.track.sampleRate } };
       ctx.releaseFootage();
+      const wav16k = join(ctx.tempDir, 'driving-16k.wav');
+      await decodeToWav(dubbed.trackPath, wav16k, { signal: ctx.signal, ffmpegPath: this.options.ffmpegPath, ffprobePath: this.options.ffprobePath });
       return {
-        driving: { samples16k, muxPath: dubbed.trackPath, duration: d, action: 'none', differenceSeconds: round(d - videoDuration(ctx.info)) } satisfies DrivingAudio,
+        driving: { wav16k, length: Math.round(videoDuration(ctx.info) * SR), muxPath: dubbed.trackPath, duration: d, action: 'none', differenceSeconds: round(d - videoDuration(ctx.info)) } satisfies DrivingAudio,
         finish: async (report: PipelineReport, output: string) => {
           const dd = dubbed!;
           report.languages = { source: dd.transcript.language || dd.translation.sourceLanguage || 'und', target: to };
@@ -406,19 +407,32 @@ export class DubPipeline {
     await cache.sweep();
     await removeStalePartials(output);
     const tempDir = await mkdtemp(join(tmpdir(), 'avdub-'));
+    let closeFootage: (() => void) | undefined;
     try {
       const videoIdentity = await fileIdentity(info.path);
-      let samples: Promise<Float32Array | undefined> | undefined;
-      const footageSamples = (): Promise<Float32Array | undefined> =>
-        (samples ??= info.audio
-          ? extractAudio(info.path, { info, signal, sampleRate: SR, channels: 1, ffmpegPath: this.options.ffmpegPath, ffprobePath: this.options.ffprobePath }).then((a) => a.samples)
+      // The footage audio is decoded once to a 16 kHz WAV on disk (ffmpeg, soxr: the samples
+      // extractAudio gives) and streamed from there: statistics and voice activity in
+      // pre-passes, mel windows from a ring (src/audio/stream.ts).
+      let footageWav: Promise<string | undefined> | undefined;
+      const footageFile = (): Promise<string | undefined> =>
+        (footageWav ??= info.audio
+          ? decodeToWav(info.path, join(tempDir, 'footage-16k.wav'), { info, signal, sampleRate: SR, ffmpegPath: this.options.ffmpegPath, ffprobePath: this.options.ffprobePath }).then(
+              () => join(tempDir, 'footage-16k.wav'),
+            )
           : Promise.resolve(undefined));
-      let footage: Promise<AudioContext | undefined> | undefined;
-      const footageAudio = (): Promise<AudioContext | undefined> => (footage ??= footageSamples().then((s) => (s ? audioContext(s, SR) : undefined)));
-      const releaseFootage = (): void => {
-        samples = undefined;
-        footage = undefined;
+      const footageSamples = async (): Promise<Float32Array | undefined> => {
+        const f = await footageFile();
+        return f ? (await readWav(f, { signal })).samples : undefined;
       };
+      let footage: Promise<StreamingAudio | undefined> | undefined;
+      const footageAudio = (): Promise<StreamingAudio | undefined> =>
+        (footage ??= footageFile().then((f) => (f ? StreamingAudio.open(f, { preset: 'paper', signal }) : undefined)));
+      const releaseFootage = (): void => {
+        const f = footage;
+        footage = undefined;
+        void f?.then((a) => a?.close(), () => {});
+      };
+      closeFootage = releaseFootage;
       const ctx: RunContext = { signal, emit, stage, stages, warnings, cache, tempDir, info, videoIdentity, footageAudio, footageSamples, releaseFootage, kind };
 
       await steps.early?.(ctx);
@@ -482,28 +496,32 @@ export class DubPipeline {
       if (signal?.aborted && !AvdubError.isInstance(e, ErrorCode.ABORTED)) throw abortError(signal);
       throw e;
     } finally {
+      closeFootage?.();
       await rm(tempDir, { recursive: true, force: true });
     }
   }
 
   private async drivingAudio(audio: string | AudioData, policy: 'fit' | 'error', ctx: RunContext): Promise<DrivingAudio> {
     const { signal } = ctx;
-    let samples: Float32Array;
     let muxPath: string;
+    const ff = { ffmpegPath: this.options.ffmpegPath, ffprobePath: this.options.ffprobePath };
+    const wav16k = join(ctx.tempDir, 'driving-16k.wav');
+    let n: number;
+    // Decoded to a 16 kHz mono WAV on disk (the samples readAudio would give, resampled the same
+    // way) and streamed from there in pass 2.
     if (typeof audio === 'string') {
-      const ainfo = await probeMedia(audio, { signal, ffmpegPath: this.options.ffmpegPath, ffprobePath: this.options.ffprobePath });
+      const ainfo = await probeMedia(audio, { signal, ...ff });
       requireAudio(ainfo);
-      samples = (await readAudio(ainfo.path, { sampleRate: SR, signal, ffmpegPath: this.options.ffmpegPath, ffprobePath: this.options.ffprobePath })).samples;
+      n = await decodeToWav(ainfo.path, wav16k, { info: ainfo, sampleRate: SR, signal, ...ff });
       muxPath = ainfo.path;
     } else {
       is.integer('audio.sampleRate', audio.sampleRate, 1000, 384000);
-      const mono = toMono(audio);
-      samples = mono.sampleRate === SR ? mono.samples : resample(mono, SR).samples;
       muxPath = join(ctx.tempDir, 'driving-audio.wav');
       await writeFile(muxPath, encodeWav(audio, { float: true }));
+      n = await decodeToWav(muxPath, wav16k, { sampleRate: SR, signal, ...ff });
     }
     const vd = videoDuration(ctx.info);
-    const duration = samples.length / SR;
+    const duration = n / SR;
     const diff = duration - vd;
     // Within one frame (or 20 ms) counts as the same length: containers round durations.
     const fps = ctx.info.video!.fps > 0 ? ctx.info.video!.fps : 25;
@@ -519,7 +537,7 @@ export class DubPipeline {
       }
       action = diff < 0 ? 'padded' : 'trimmed';
     }
-    return { samples16k: fitLength(samples, Math.round(vd * SR)), muxPath, duration, action, differenceSeconds: round(diff) };
+    return { wav16k, length: Math.round(vd * SR), muxPath, duration, action, differenceSeconds: round(diff) };
   }
 
   /** Model choice, pass 1 (cached) and pass 2. */
@@ -646,8 +664,25 @@ export class DubPipeline {
     return { analysis: a, analysisCached, model: m, refCount, ...(fitInfo ? { fitInfo } : {}), ...(profilePath ? { profilePath } : {}) };
   }
 
-  /** Pass 2: runs, driving mel, render, encode. */
+  /** Pass 2: driving audio, runs, render, encode. */
   private async renderVisual(ctx: RunContext, an: AnalysisOutcome, driving: DrivingAudio, output: string, onFrame: OutputFrameHook | undefined, peak: RssSampler) {
+    const { signal, stage } = ctx;
+    const m = an.model;
+    // Audio windows of the new audio in the model's preset, streamed from the 16 kHz WAV:
+    // statistics and voice activity in pre-passes, then the windows from a ring of mel frames
+    // as pass 2 moves forward (src/audio/stream.ts).
+    const drive = await stage('driving-mel', async () => ({
+      value: StreamingAudio.open(driving.wav16k, { preset: m.audio.preset, length: driving.length, signal }),
+      cached: false,
+    }));
+    try {
+      return await this.renderWith(ctx, an, drive, driving.muxPath, output, onFrame, peak);
+    } finally {
+      drive.close();
+    }
+  }
+
+  private async renderWith(ctx: RunContext, an: AnalysisOutcome, drive: StreamingAudio, audioFrom: string, output: string, onFrame: OutputFrameHook | undefined, peak: RssSampler) {
     const { info, signal, stage } = ctx;
     const o = this.options;
     const { analysis: a, analysisCached, model: m, refCount, fitInfo, profilePath } = an;
@@ -664,15 +699,6 @@ export class DubPipeline {
       for (let i = t.start; i <= t.end && i < other.length; i++) other[i] = 1;
       for (const [g0, g1] of t.gaps) for (let i = g0; i <= g1 && i < other.length; i++) other[i] = 0;
     }
-
-    // Audio windows of the new audio in the model's preset.
-    const drive = await stage('driving-mel', async () => {
-      const ctxAudio = audioContext(driving.samples16k, SR);
-      const mel = m.audio.preset === 'paper' ? ctxAudio.mel : new MelFrontend({ preset: m.audio.preset }).compute({ samples: driving.samples16k, sampleRate: SR });
-      const frontend = m.audio.preset === 'paper' ? ctxAudio.frontend : new MelFrontend({ preset: m.audio.preset });
-      return { value: { ctxAudio, mel, frontend, stats: m.audio.preset === 'paper' ? ctxAudio.stats : melBandStats(mel) }, cached: false };
-    });
-    driving.samples16k = new Float32Array(0); // the windows are all that pass 2 reads
     const frameBytes = info.video!.displayWidth * info.video!.displayHeight * 3;
     const maxBuffered = o.maxBufferedFrames === 'auto' ? Math.max(16, Math.floor((o.bufferMiB * 2 ** 20) / frameBytes)) : o.maxBufferedFrames;
     const cropBytes = a.cropSize * a.cropSize * 3;
@@ -686,15 +712,15 @@ export class DubPipeline {
         video: info.path,
         info,
         output,
-        audioFrom: driving.muxPath,
+        audioFrom,
         main: a.main,
         runs: plan.runs,
         otherFaceAt: (i) => other[i] === 1,
         model: m,
         references: refCount > 0 ? references : undefined,
         audioStats: drive.stats,
-        audioWindow: (t) => drive.frontend.windows(drive.mel, [Math.max(0, t)]),
-        voiced: (t) => voicedAt(drive.ctxAudio.vad, t),
+        audioWindow: (t) => drive.window(Math.max(0, t)),
+        voiced: (t) => drive.voiced(t),
         crf: o.crf,
         preset: o.preset,
         featherSigma: o.render.featherSigma,
@@ -746,14 +772,6 @@ function videoDuration(info: MediaInfo): number {
 
 function defaultOutput(video: string, tag: string): string {
   return join(dirname(video), `${basename(video, extname(video))}.${tag}.mp4`);
-}
-
-/** Exactly `n` samples: trimmed, or padded with silence. */
-function fitLength(x: Float32Array, n: number): Float32Array {
-  if (x.length === n) return x;
-  const out = new Float32Array(n);
-  out.set(x.subarray(0, Math.min(n, x.length)));
-  return out;
 }
 
 const round = (x: number): number => Math.round(x * 1000) / 1000;

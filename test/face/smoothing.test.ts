@@ -89,3 +89,32 @@ describe('One-Euro filter (003 s3.3.1)', () => {
     for (let i = 0; i < 50; i++) expect(big[i]![0]).toBeCloseTo(a[i]![0]! * 100, 3);
   });
 });
+
+describe('GaussianStreamSmoother', () => {
+  it('equals gaussianSmooth over each run, exactly, holding at most 2 radius + 1 frames', async () => {
+    const { GaussianStreamSmoother, gaussianSmooth } = await import('../../src/face/smoothing.js');
+    let seed = 7;
+    const rnd = (): number => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed / 2 ** 32 - 0.5;
+    };
+    for (const sigma of [0, 0.4, 1.5, 3]) {
+      const sm = new GaussianStreamSmoother<number>(sigma);
+      // Runs of many lengths, shorter and longer than the kernel.
+      for (const len of [1, 2, 3, 5, 7, 11, 12, 30]) {
+        const run = Array.from({ length: len }, () => Float32Array.from({ length: 6 }, () => rnd() * 100));
+        const want = gaussianSmooth(run, sigma);
+        const got: { value: Float32Array; tag: number }[] = [];
+        run.forEach((v, i) => {
+          got.push(...sm.push(v, i));
+          expect(sm.pending).toBeLessThanOrEqual(sm.radius);
+          // Final `radius` frames later: frame i - radius is out now.
+          expect(got.length).toBe(Math.max(0, i + 1 - sm.radius));
+        });
+        got.push(...sm.end());
+        expect(got.map((g) => g.tag)).toEqual(run.map((_, i) => i));
+        got.forEach((g, i) => expect(Array.from(g.value)).toEqual(Array.from(want[i]!)));
+      }
+    }
+  });
+});
