@@ -7,6 +7,7 @@
  *
  *   node node_modules/vite-node/vite-node.mjs bench/pipeline.bench.ts
  *   AVDUB_BENCH_RUNS=3 AVDUB_BENCH_LONG_MINUTES=10 AVDUB_BENCH_SKIP_LONG=1 ...
+ *   AVDUB_BENCH_SKIP_TIMING=1: the memory runs only (results in pipeline-memory.json)
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -84,41 +85,45 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'avdub-bench-pipeline-'));
   const runs = Number(process.env.AVDUB_BENCH_RUNS ?? 3);
   console.log(`clip: ${VIDEO} (${info.video!.displayWidth}x${info.video!.displayHeight} ${info.video!.codec}, ${frames} frames); ${runs} runs each, interleaved`);
+  const results: ReturnType<typeof compare>[] = [];
   try {
-    // Interleaved: baseline, pipeline (cold cache: both passes), baseline, pipeline, ...
-    const base: number[] = [];
-    const subject: number[] = [];
-    const reports: PipelineReport[] = [];
-    for (let i = 0; i < runs; i++) {
-      base.push(ffmpegBaseline(VIDEO, join(work, 'baseline.mp4')));
-      const cache = join(work, `cache-${i}`);
+    if (!process.env.AVDUB_BENCH_SKIP_TIMING) {
+      // Interleaved: baseline, pipeline (cold cache: both passes), baseline, pipeline, ...
+      const base: number[] = [];
+      const subject: number[] = [];
+      const reports: PipelineReport[] = [];
+      for (let i = 0; i < runs; i++) {
+        base.push(ffmpegBaseline(VIDEO, join(work, 'baseline.mp4')));
+        const cache = join(work, `cache-${i}`);
+        const t0 = performance.now();
+        reports.push(await lipsyncOnce(VIDEO, AUDIO, join(work, 'out.mp4'), cache, PRESET));
+        subject.push((performance.now() - t0) / 1000);
+        console.log(`  run ${i + 1}: baseline ${base.at(-1)!.toFixed(2)} s, pipeline ${subject.at(-1)!.toFixed(2)} s`);
+      }
+      // Warm cache: the analysis pass is reused, one decode.
       const t0 = performance.now();
-      reports.push(await lipsyncOnce(VIDEO, AUDIO, join(work, 'out.mp4'), cache, PRESET));
-      subject.push((performance.now() - t0) / 1000);
-      console.log(`  run ${i + 1}: baseline ${base.at(-1)!.toFixed(2)} s, pipeline ${subject.at(-1)!.toFixed(2)} s`);
+      const warmReport = await lipsyncOnce(VIDEO, AUDIO, join(work, 'out-warm.mp4'), join(work, 'cache-0'), PRESET);
+      const warm = (performance.now() - t0) / 1000;
+      const timing = (xs: number[]): Timing => ({ runs: xs, median: median(xs) });
+      const mid = reports[subject.indexOf([...subject].sort((a, b) => a - b)[subject.length >> 1]!)]!;
+      const c = compare('lipsync end to end (1080p) vs ffmpeg decode + encode', 'DubPipeline.lipsync (cold cache)', timing(subject), 'ffmpeg decode + libx264 encode', timing(base), {
+        units: { count: frames, label: 'frames' },
+        target: 'pipeline time <= 1.5x baseline',
+        extra: {
+          timeRatio: median(subject) / median(base),
+          warmCacheSeconds: warm,
+          warmTimeRatio: warm / median(base),
+          encoder: { crf: CRF, preset: PRESET },
+          stagesMedianRun: stageTable(mid.stages),
+          stagesWarmRun: stageTable(warmReport.stages),
+          peakRssMiB: mid.peakRssMiB,
+        },
+      });
+      console.log(`  time ratio (pipeline / baseline): ${(median(subject) / median(base)).toFixed(3)}  (warm cache: ${(warm / median(base)).toFixed(3)})`);
+      console.log('  stages (median run):');
+      for (const s of mid.stages) console.log(`    ${s.stage.padEnd(14)} ${s.seconds.toFixed(2).padStart(7)} s${s.detail ? `  ${JSON.stringify(s.detail)}` : ''}`);
+      results.push(c);
     }
-    // Warm cache: the analysis pass is reused, one decode.
-    const t0 = performance.now();
-    const warmReport = await lipsyncOnce(VIDEO, AUDIO, join(work, 'out-warm.mp4'), join(work, 'cache-0'), PRESET);
-    const warm = (performance.now() - t0) / 1000;
-    const timing = (xs: number[]): Timing => ({ runs: xs, median: median(xs) });
-    const mid = reports[subject.indexOf([...subject].sort((a, b) => a - b)[subject.length >> 1]!)]!;
-    const c = compare('lipsync end to end (1080p) vs ffmpeg decode + encode', 'DubPipeline.lipsync (cold cache)', timing(subject), 'ffmpeg decode + libx264 encode', timing(base), {
-      units: { count: frames, label: 'frames' },
-      target: 'pipeline time <= 1.5x baseline',
-      extra: {
-        timeRatio: median(subject) / median(base),
-        warmCacheSeconds: warm,
-        warmTimeRatio: warm / median(base),
-        encoder: { crf: CRF, preset: PRESET },
-        stagesMedianRun: stageTable(mid.stages),
-        stagesWarmRun: stageTable(warmReport.stages),
-        peakRssMiB: mid.peakRssMiB,
-      },
-    });
-    console.log(`  time ratio (pipeline / baseline): ${(median(subject) / median(base)).toFixed(3)}  (warm cache: ${(warm / median(base)).toFixed(3)})`);
-    console.log('  stages (median run):');
-    for (const s of mid.stages) console.log(`    ${s.stage.padEnd(14)} ${s.seconds.toFixed(2).padStart(7)} s${s.detail ? `  ${JSON.stringify(s.detail)}` : ''}`);
 
     // Memory: short clip vs the clip looped to N minutes, fresh process each.
     const memory: Record<string, unknown> = {};
@@ -142,7 +147,7 @@ async function main(): Promise<void> {
         target: 'peak RSS <= 1024 MiB for 10 minutes of 1080p, flat in length',
       });
     }
-    writeResults('pipeline', { results: [c], memory });
+    writeResults(process.env.AVDUB_BENCH_SKIP_TIMING ? 'pipeline-memory' : 'pipeline', { results, memory });
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
