@@ -43,6 +43,7 @@ import {
 } from './features.js';
 import { MomentAccumulator, pcaEncode, pcaFromMoments, type Pca } from './pca.js';
 import { RidgeAccumulator } from './ridge.js';
+import { MouthWarper } from './warp.js';
 
 /** One tracked frame of the speaker's footage. */
 export interface FitFrame {
@@ -121,6 +122,29 @@ export interface PersonalizedGenerateSettings {
   poseWeight: number;
   /** Feather of the mouth-rectangle blend into the target crop, in crop px. @default 6 */
   featherSigma: number;
+  /**
+   * Warp of the chosen crop (`viterbi` only) toward the frame's target mouth shape: its lip
+   * (and jaw) landmarks move by `warpStrength` x (target - own), interpolated by a thin-plate
+   * spline anchored to zero on the blend rectangle's border, then one bicubic resample of the
+   * real crop. 0 disables it (the crop as chosen). @default 0
+   */
+  warpStrength: number;
+  /** Largest landmark displacement of the warp, crop px (larger ones are scaled down together). @default 8 */
+  warpMaxPx: number;
+  /**
+   * The warp's target shape: the ridge's own, un-rescaled prediction ('shrunk', the conditional
+   * mean: least expected landmark error) or the variance-rescaled one ('rescaled'). Silent
+   * frames target the rest shape either way. @default 'shrunk'
+   */
+  warpTarget: 'shrunk' | 'rescaled';
+  /** Whether the jaw points (inside the rectangle) are moved too, else only the 40 lip points. @default true */
+  warpJaw: boolean;
+  /**
+   * The warp's one resample of the real crop: 'bicubic' (Keys, a = -0.5: smooth edges, but any
+   * sub-pixel shift softens pixel-level texture) or 'nearest' (whole-pixel shifts: no softening,
+   * pixels duplicated or dropped along the lines where the rounded shift changes). @default 'bicubic'
+   */
+  warpResample: 'bicubic' | 'nearest';
   /** Batch size of the ONNX regressor. @default 64 */
   batch: number;
   /** Where the regressor runs. @default 'cpu' (a 240 x 8 matmul: a GPU would not help) */
@@ -137,6 +161,11 @@ export const defaultPersonalizedGenerateSettings: PersonalizedGenerateSettings =
   openingWeight: 1,
   poseWeight: 1,
   featherSigma: 6,
+  warpStrength: 0,
+  warpMaxPx: 8,
+  warpTarget: 'shrunk',
+  warpJaw: true,
+  warpResample: 'bicubic',
   batch: 64,
   device: 'cpu',
 };
@@ -412,7 +441,7 @@ export class PersonalizedLipsyncModel implements LipsyncModel {
     const running = new RunningBandStats(this.audio.melBands);
 
     // Pending frames: waiting for a batch prediction, then for smoothing and the Viterbi lag.
-    type Pending = { crop: CanonicalCrop; pose?: HeadPose; voiced?: boolean; audio: Float32Array; code?: Float64Array };
+    type Pending = { crop: CanonicalCrop; pose?: HeadPose; voiced?: boolean; audio: Float32Array; code?: Float64Array; target?: Float64Array };
     const pending: Pending[] = [];
     let nextIndex = 0; // index of pending[0]
     let predicted = 0; // frames with a raw code
@@ -515,8 +544,39 @@ export class PersonalizedLipsyncModel implements LipsyncModel {
       return path.reverse();
     };
 
-    const emit = (p: Pending, choice: number, index: number): LipsyncOutputFrame => {
+    // The warp (viterbi only): the chosen crop's own shape (its code through the PCA) moves
+    // toward the frame's target shape.
+    const warping = strategy === 'viterbi' && s.warpStrength > 0;
+    const warper = warping ? new MouthWarper(size, { x0: rectPoly[0]!, y0: rectPoly[1]!, x1: rectPoly[4]!, y1: rectPoly[5]! }, { resample: s.warpResample }) : undefined;
+    const warped = warping ? new Uint8Array(size * size * 3) : undefined;
+    const nPts = warping ? (s.warpJaw ? MOUTH_SHAPE_POINTS.length : LIPS.length) : 0;
+    const ownShape = new Float64Array(2 * nPts);
+    const toShape = new Float64Array(2 * nPts);
+    const decode = (code: ArrayLike<number>, out: Float64Array, add: boolean): void => {
+      const dim = this.pca.dim;
+      for (let j = 0; j < out.length; j++) {
+        let v = add ? this.pca.mean[j]! : 0;
+        for (let c = 0; c < k; c++) v += code[c]! * this.pca.components[c * dim + j]!;
+        out[j] = v;
+      }
+    };
+    const warpedCrop = (choice: number, target: Float64Array): Uint8Array => {
       const src = this.crops[choice]!;
+      const own = bank[choice]!.code;
+      const diff = new Float64Array(k);
+      for (let c = 0; c < k; c++) diff[c] = s.warpStrength * (target[c]! - own[c]!);
+      decode(own, ownShape, true);
+      decode(diff, toShape, false); // the displacement, landmark space
+      let maxD = 0;
+      for (let i = 0; i < nPts; i++) maxD = Math.max(maxD, Math.hypot(toShape[2 * i]!, toShape[2 * i + 1]!));
+      const scale = maxD > s.warpMaxPx ? s.warpMaxPx / maxD : 1;
+      for (let j = 0; j < toShape.length; j++) toShape[j] = ownShape[j]! + scale * toShape[j]!;
+      warper!.warp(src, ownShape, toShape, warped!);
+      return warped!;
+    };
+
+    const emit = (p: Pending, choice: number, index: number): LipsyncOutputFrame => {
+      const src = warping && p.target ? warpedCrop(choice, p.target) : this.crops[choice]!;
       const out = Uint8Array.from(p.crop.data);
       for (let px = 0; px < size * size; px++) {
         const a = blend[px]!;
@@ -590,7 +650,14 @@ export class PersonalizedLipsyncModel implements LipsyncModel {
       while (stepped < predicted && (final || stepped + radius < predicted)) {
         const p = pending[stepped - nextIndex]!;
         const { code, silent } = smoothAt(stepped, final ? predicted : Infinity);
-        if (strategy === 'viterbi') step(code, p.pose, silent);
+        if (strategy === 'viterbi') {
+          step(code, p.pose, silent);
+          if (warping) {
+            const t = new Float64Array(k);
+            for (let c = 0; c < k; c++) t[c] = s.warpTarget === 'shrunk' && !silent && deshrinkOf ? code[c]! / Math.max(1e-6, deshrinkOf[c]!) : code[c]!;
+            p.target = t;
+          }
+        }
         else (p as Pending & { choice?: number }).choice = chooseBaseline(code, silent);
         outQueue.push(p);
         stepped++;
