@@ -258,7 +258,6 @@ export async function fitPersonalizedModel(
   const ridge = ridges[chosen]!;
   const fitted = solved[chosen]!;
   const d = fitted.d;
-  if (process.env.AVDUB_DEBUG_FIT) console.error('layouts', solved.map((r, li) => `${candidates[li]!.bandPool}x${candidates[li]!.framePool}:${r.cvError.toFixed(3)}`).join(' '), 'base', fitted.baselineError.toFixed(3));
   // Regress landmarks, then project: code = (x W_L + b_L - mean) Cᵀ.
   const k = pca.k;
   const W = new Float64Array(d * k);
