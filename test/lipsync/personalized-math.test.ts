@@ -93,6 +93,41 @@ describe('ridge regression', () => {
     // Noise features cannot beat predicting the mean on held-out blocks.
     expect(model.cvError).toBeGreaterThan(model.baselineError * 0.97);
   });
+
+  it('projectOutputs equals ridge regression on the projected outputs, CV included', () => {
+    const r = rng(11);
+    const n = 150;
+    const d = 12;
+    const m = 6;
+    const k = 2;
+    const X = new Float64Array(n * d).map(() => r());
+    const Wt = new Float64Array(d * m).map(() => r());
+    const Y = matmul(X, Wt, n, d, m).map((v) => v + 0.3 * r() + 2);
+    const P = new Float64Array(k * m).map(() => r());
+    const mu = new Float64Array(m).map(() => r());
+    const full = new RidgeAccumulator(d, m, 5, 10, { outputOuter: true });
+    const direct = new RidgeAccumulator(d, k, 5, 10);
+    const code = new Float64Array(k);
+    for (let i = 0; i < n; i++) {
+      const y = Y.subarray(i * m, (i + 1) * m);
+      full.add(i, X.subarray(i * d, (i + 1) * d), y);
+      for (let c = 0; c < k; c++) {
+        let s = 0;
+        for (let j = 0; j < m; j++) s += P[c * m + j]! * (y[j]! - mu[j]!);
+        code[c] = s;
+      }
+      direct.add(i, X.subarray(i * d, (i + 1) * d), code);
+    }
+    const lambdas = [0.01, 0.1, 1, 10, 100];
+    const a = full.projectOutputs(P, mu, k).solve(lambdas);
+    const b = direct.solve(lambdas);
+    expect(a.lambda).toBe(b.lambda);
+    expect(a.cvError).toBeCloseTo(b.cvError, 9);
+    expect(a.baselineError).toBeCloseTo(b.baselineError, 9);
+    a.W.forEach((v, i) => expect(v).toBeCloseTo(b.W[i]!, 9));
+    a.b.forEach((v, i) => expect(v).toBeCloseTo(b.b[i]!, 9));
+    expect(() => direct.projectOutputs(P, mu, k)).toThrow(/outputOuter/);
+  });
 });
 
 describe('CoverageBank', () => {

@@ -54,6 +54,18 @@ export interface AudioFeatureLayout {
 /** 80 x 24 paper windows pooled to 20 x 12 = 240 features: fewer weights to fit from a short clip. */
 export const DEFAULT_AUDIO_LAYOUT: AudioFeatureLayout = Object.freeze({ melBands: 80, windowFrames: 24, bandPool: 4, framePool: 2 });
 
+/**
+ * The candidate poolings the fit chooses among by cross-validation when no `layout` is given:
+ * the default 20 x 12, and 4 broad bands x 12 or x 6 frames (48 and 24 features), which win on
+ * footage too short or too noisy for 240 weights per output. The extra two cost O(d²) of
+ * statistics each, a few percent of the fit.
+ */
+export const DEFAULT_AUDIO_LAYOUTS: readonly AudioFeatureLayout[] = Object.freeze([
+  DEFAULT_AUDIO_LAYOUT,
+  Object.freeze({ melBands: 80, windowFrames: 24, bandPool: 20, framePool: 2 }),
+  Object.freeze({ melBands: 80, windowFrames: 24, bandPool: 20, framePool: 4 }),
+]);
+
 export function audioFeatureSize(l: AudioFeatureLayout): number {
   return (l.melBands / l.bandPool) * (l.windowFrames / l.framePool);
 }

@@ -32,7 +32,7 @@ import type {
 } from '../types.js';
 import { CoverageBank } from './bank.js';
 import {
-  DEFAULT_AUDIO_LAYOUT,
+  DEFAULT_AUDIO_LAYOUTS,
   MOUTH_SHAPE_POINTS,
   audioFeature,
   audioFeatureSize,
@@ -80,11 +80,15 @@ export interface PersonalizedFitOptions extends OperationOptions {
    * the audio. @default 1
    */
   deshrinkPower?: number;
-  /** How the 80 x 24 window is pooled into regression features. @default DEFAULT_AUDIO_LAYOUT */
+  /**
+   * One fixed pooling of the 80 x 24 window into regression features, instead of choosing
+   * among `layouts`.
+   */
   layout?: AudioFeatureLayout;
   /**
    * Candidate poolings: each gets its own ridge (streamed statistics, O(d²) each) and the one
    * with the lowest cross-validated error on the fitted frames is kept. Overrides `layout`.
+   * @default DEFAULT_AUDIO_LAYOUTS (when `layout` is not given either)
    */
   layouts?: readonly AudioFeatureLayout[];
   name?: string;
@@ -197,9 +201,9 @@ export async function fitPersonalizedModel(
   const bankSize = options.bankSize ?? 200;
   is.integer('bankSize', bankSize, 2, 100000);
   const poseW = options.bankPoseWeight ?? 1;
-  const candidates = options.layouts?.length ? options.layouts : [options.layout ?? DEFAULT_AUDIO_LAYOUT];
+  const candidates = options.layouts?.length ? options.layouts : options.layout ? [options.layout] : DEFAULT_AUDIO_LAYOUTS;
   const shapeDim = mouthShape(new Float64Array(468 * 3)).length;
-  const ridges = candidates.map((l) => new RidgeAccumulator(audioFeatureSize(l), shapeDim, 5, 50));
+  const ridges = candidates.map((l) => new RidgeAccumulator(audioFeatureSize(l), shapeDim, 5, 50, { outputOuter: true }));
   const feats = candidates.map((l) => new Float64Array(audioFeatureSize(l)));
   const moments = new MomentAccumulator(shapeDim);
   const bank = new CoverageBank<{ crop: Uint8Array; shape: Float64Array; pose: HeadPose }>(bankSize);
@@ -248,9 +252,12 @@ export async function fitPersonalizedModel(
     throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `Too little footage to fit the personalized model: ${n} tracked frames (need at least 20)`);
   }
   const pca = pcaFromMoments(moments, options.pcaVariance ?? 0.97, options.pcaMaxComponents ?? 8);
-  // Every candidate pooling is solved; the lowest cross-validated error wins.
+  const k = pca.k;
+  // Every candidate pooling is solved on the PCA code it will predict (exact statistics,
+  // projected: the CV measures the error on what generate uses, at k outputs instead of the
+  // landmarks' m); the lowest cross-validated error wins.
   let chosen = 0;
-  const solved = ridges.map((r) => r.solve(options.lambdas));
+  const solved = ridges.map((r) => r.projectOutputs(pca.components, pca.mean, k).solve(options.lambdas));
   solved.forEach((r, li) => {
     if (r.cvError < solved[chosen]!.cvError) chosen = li;
   });
@@ -258,17 +265,9 @@ export async function fitPersonalizedModel(
   const ridge = ridges[chosen]!;
   const fitted = solved[chosen]!;
   const d = fitted.d;
-  // Regress landmarks, then project: code = (x W_L + b_L - mean) Cᵀ.
-  const k = pca.k;
-  const W = new Float64Array(d * k);
-  for (let i = 0; i < d; i++) {
-    for (let c = 0; c < k; c++) {
-      let s = 0;
-      for (let j = 0; j < shapeDim; j++) s += fitted.W[i * shapeDim + j]! * pca.components[c * shapeDim + j]!;
-      W[i * k + c] = s;
-    }
-  }
-  const b = pcaEncode(pca, fitted.b);
+  // code = x W + b, W (d x k).
+  const W = Float64Array.from(fitted.W);
+  const b = Float64Array.from(fitted.b);
   // Ridge shrinks predictions toward the mean code; the crop choice then follows pose and
   // continuity instead of the audio. Where cross-validation shows skill, rescale each component
   // so the predicted codes have the training codes' variance (Var(x·w) = wᵀ Σx w, exact from

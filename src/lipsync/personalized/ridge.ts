@@ -26,6 +26,8 @@ export class RidgeAccumulator {
   private readonly sxy: Float64Array[];
   private readonly syy: Float64Array;
   private readonly count: Float64Array;
+  /** Per-fold Σyyᵀ (upper triangle, m x m), kept only with `outputOuter` for `projectOutputs`. */
+  private readonly syyT: Float64Array[] | undefined;
 
   constructor(
     readonly d: number,
@@ -33,6 +35,7 @@ export class RidgeAccumulator {
     readonly folds = 5,
     /** Frames per fold block: frame i goes to fold floor(i / blockFrames) % folds. */
     readonly blockFrames = 50,
+    options: { outputOuter?: boolean } = {},
   ) {
     const make = (n: number) => Array.from({ length: folds }, () => new Float64Array(n));
     this.sx = make(d);
@@ -41,6 +44,70 @@ export class RidgeAccumulator {
     this.sxy = make(d * m);
     this.syy = new Float64Array(folds);
     this.count = new Float64Array(folds);
+    this.syyT = options.outputOuter ? make(m * m) : undefined;
+  }
+
+  /**
+   * The same samples with each output replaced by P (y − μ), P (k x m, row-major): the
+   * statistics are exact, so `solve` on the result is ridge regression on the projected
+   * outputs, with its cross-validation measured there. The personalized fit uses it to
+   * choose lambda (and the feature layout) by the error on the PCA code it actually
+   * predicts, at k = 8 instead of m = 110 outputs: the CV's cost is dominated by the
+   * outputs (solves and held-out quadratic forms are O(d²m) per fold and lambda).
+   * Requires `outputOuter` at construction (Σyyᵀ per fold, for the held-out ‖y‖² term).
+   */
+  projectOutputs(P: ArrayLike<number>, mu: ArrayLike<number>, k: number): RidgeAccumulator {
+    const { d, m, folds } = this;
+    if (!this.syyT) throw new Error('projectOutputs needs a RidgeAccumulator built with outputOuter: true');
+    const out = new RidgeAccumulator(d, k, folds, this.blockFrames);
+    for (let f = 0; f < folds; f++) {
+      const n = this.count[f]!;
+      out.count[f] = n;
+      out.sx[f]!.set(this.sx[f]!);
+      out.sxx[f]!.set(this.sxx[f]!);
+      // yc = y − μ: Σyc = Σy − nμ; Σx ycᵀ = Σxyᵀ − Σx μᵀ; Σyc ycᵀ = Σyyᵀ − Σy μᵀ − μ Σyᵀ + n μμᵀ.
+      const sy = this.sy[f]!;
+      const syc = new Float64Array(m);
+      for (let j = 0; j < m; j++) syc[j] = sy[j]! - n * mu[j]!;
+      for (let c = 0; c < k; c++) {
+        let s = 0;
+        for (let j = 0; j < m; j++) s += P[c * m + j]! * syc[j]!;
+        out.sy[f]![c] = s;
+      }
+      const sxyF = this.sxy[f]!;
+      const sxF = this.sx[f]!;
+      const oxy = out.sxy[f]!;
+      for (let i = 0; i < d; i++) {
+        const xi = sxF[i]!;
+        for (let c = 0; c < k; c++) {
+          let s = 0;
+          for (let j = 0; j < m; j++) s += (sxyF[i * m + j]! - xi * mu[j]!) * P[c * m + j]!;
+          oxy[i * k + c] = s;
+        }
+      }
+      // Σ‖P yc‖² = Σ_c p_cᵀ (Σyc ycᵀ) p_c.
+      const T = this.syyT[f]!;
+      const Cc = new Float64Array(m * m);
+      for (let a = 0; a < m; a++) {
+        for (let b = a; b < m; b++) {
+          const v = T[a * m + b]! - sy[a]! * mu[b]! - mu[a]! * sy[b]! + n * mu[a]! * mu[b]!;
+          Cc[a * m + b] = v;
+          Cc[b * m + a] = v;
+        }
+      }
+      let yy = 0;
+      for (let c = 0; c < k; c++) {
+        for (let a = 0; a < m; a++) {
+          const pa = P[c * m + a]!;
+          if (pa === 0) continue;
+          let s = 0;
+          for (let b = 0; b < m; b++) s += Cc[a * m + b]! * P[c * m + b]!;
+          yy += pa * s;
+        }
+      }
+      out.syy[f] = yy;
+    }
+    return out;
   }
 
   get samples(): number {
@@ -70,6 +137,15 @@ export class RidgeAccumulator {
     }
     this.syy[f] = this.syy[f]! + yy;
     this.count[f] = this.count[f]! + 1;
+    const T = this.syyT?.[f];
+    if (T) {
+      for (let a = 0; a < m; a++) {
+        const ya = y[a]!;
+        if (ya === 0) continue;
+        const row = a * m;
+        for (let b = a; b < m; b++) T[row + b] = T[row + b]! + ya * y[b]!;
+      }
+    }
   }
 
   /** Chooses lambda by K-fold CV over the time blocks, then fits on everything. */
