@@ -35,6 +35,7 @@ import {
   audioContext,
   fitOnVideo,
   footageFrames,
+  mouthAnchor,
   voicedAt,
   type AudioContext,
   type PersonalizedFitOptions,
@@ -634,6 +635,7 @@ export async function evaluate(video: string, options: EvaluateOptions = {}): Pr
       frames: timestamps.map((t, i) => ({
         crop: A[src[i]!]!.crop,
         pose: A[src[i]!]!.pose,
+        anchor: mouthAnchor(A[src[i]!]!.canonical),
         audio: windows.slice(i * per, (i + 1) * per),
         voiced: voicedAt(ctx.vad, t),
       })),
@@ -673,9 +675,10 @@ export async function evaluate(video: string, options: EvaluateOptions = {}): Pr
     return { crops, landmarks, confidence };
   };
   const nX = Math.min(A.length, B.length);
-  const selfFrames = A.map((r) => ({ crop: r.crop, audio: r.audio, pose: r.pose, voiced: r.voiced }));
-  const crossFrames = A.slice(0, nX).map((r, i) => ({ crop: r.crop, pose: r.pose, audio: B[i]!.audio, voiced: B[i]!.voiced }));
-  const unseenFrames = A.map((r, i) => ({ crop: r.crop, pose: r.pose, audio: A[(i + shift) % A.length]!.audio, voiced: A[(i + shift) % A.length]!.voiced }));
+  // The target frames' own nose base: geometry of the frame being dubbed, not of its speech.
+  const selfFrames = A.map((r) => ({ crop: r.crop, audio: r.audio, pose: r.pose, voiced: r.voiced, anchor: mouthAnchor(r.canonical) }));
+  const crossFrames = A.slice(0, nX).map((r, i) => ({ crop: r.crop, pose: r.pose, anchor: mouthAnchor(r.canonical), audio: B[i]!.audio, voiced: B[i]!.voiced }));
+  const unseenFrames = A.map((r, i) => ({ crop: r.crop, pose: r.pose, anchor: mouthAnchor(r.canonical), audio: A[(i + shift) % A.length]!.audio, voiced: A[(i + shift) % A.length]!.voiced }));
   /** One strategy with one seed: every driving condition, re-detected and scored. */
   const measure = async (strategy: EvalStrategy, seed: number) => {
     const self = await run(strategy, selfFrames, audio.stats, A, seed);

@@ -46,6 +46,12 @@ export const MIDWAY_BETWEEN_EYES = 168;
 export const NOSE_BRIDGE = freeze([168, 6, 197, 195, 5]);
 export const NOSE_TIP = 1;
 export const NOSE_BOTTOM = 2;
+/**
+ * The base of the nose: its bottom centre and the two alar bases. Rigid with the upper jaw, so
+ * it does not move with speech, and it sits just above the mouth, so it follows the mouth's
+ * position under head pitch and yaw better than the eyes do.
+ */
+export const NOSE_BASE = freeze([2, 98, 327]);
 /** The face edge level with the ears (right, left). */
 export const FACE_EDGE_AT_EARS = freeze([234, 454]);
 export const CHIN = 152;

@@ -55,6 +55,12 @@ export interface LipsyncInputFrame {
   pose?: { yaw: number; pitch: number; roll: number };
   /** Speech in the new audio at this frame (voice activity); false asks for a closed, still mouth. */
   voiced?: boolean;
+  /**
+   * Canonical (x, y) of the target frame's nose base (`mouthAnchor` of its canonical
+   * landmarks), which does not move with speech. The personalized model pastes the chosen
+   * mouth at its source frame's offset from this point; other models ignore it.
+   */
+  anchor?: readonly [number, number];
 }
 
 /** What a model generates from. */

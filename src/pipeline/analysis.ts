@@ -6,7 +6,7 @@ import { templateIndices } from '../canonical/template.js';
 import { AvdubError, ErrorCode } from '../errors.js';
 import type { HeadPose } from '../face/pose.js';
 import type { FaceTrack, FaceTrackInfo, FaceTrackingResult, TrackedFace } from '../face/tracker.js';
-import { MESH_POINT_COUNT } from '../face/landmarks.js';
+import { MESH_POINT_COUNT, NOSE_BASE } from '../face/landmarks.js';
 
 /** One face track, summarised (the report lists every track found). */
 export interface TrackSummary {
@@ -38,6 +38,7 @@ export const KEPT_LANDMARKS: readonly number[] = Object.freeze(
       POLYGON_LANDMARKS.noseTip,
       ...POLYGON_LANDMARKS.chin,
       33, 133, 362, 263, // eye corners: interocular distance, face-jump check
+      ...NOSE_BASE, // the personalized model's mouth anchor (mouthAnchor)
     ]),
   ].sort((a, b) => a - b),
 );

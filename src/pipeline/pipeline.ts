@@ -28,6 +28,7 @@ import {
   loadSpeakerProfile,
   saveSpeakerProfile,
   type PersonalizedFitOptions,
+  type PersonalizedGenerateSettings,
 } from '../lipsync/personalized/model.js';
 import { createDefaultRegistry } from '../providers/defaults.js';
 import { espeakVoiceFor, normalizeLanguageTag } from '../providers/languages.js';
@@ -42,7 +43,7 @@ import { mergeOptions, type DeepPartial } from '../util/options.js';
 import type { ProgressEvent } from '../util/progress.js';
 import { is } from '../util/validate.js';
 import { VERSION } from '../version.js';
-import { decodeAnalysis, encodeAnalysis, type VideoAnalysis } from './analysis.js';
+import { KEPT_LANDMARKS, decodeAnalysis, encodeAnalysis, type VideoAnalysis } from './analysis.js';
 import { analyzeVideo } from './analyze.js';
 import { StageCache, fileIdentity } from './cache.js';
 import { planRuns } from './plan.js';
@@ -79,6 +80,11 @@ export interface DubPipelineOptions extends FfmpegOptions {
   tracker: FaceTrackerInit;
   /** Personalized model fit settings. @default {} */
   fit: Partial<Omit<PersonalizedFitOptions, 'audioStats' | 'signal' | 'onProgress'>>;
+  /**
+   * Personalized model generation settings (crop choice, `anchorShift`, warp...), applied to the
+   * fitted or loaded profile; they shape pass 2 only, so a cached analysis is reused. @default {}
+   */
+  generate: Partial<PersonalizedGenerateSettings>;
   render: PipelineRenderOptions;
   /**
    * Decoded frames held for the model's look-ahead: a number, or 'auto' = as many as fit in
@@ -102,6 +108,7 @@ export const defaultDubPipelineOptions: DubPipelineOptions = {
   preset: 'medium',
   tracker: {},
   fit: {},
+  generate: {},
   render: { featherSigma: 4, fadeFrames: 5, minRunFrames: 8, maxJump: 0.5, cutThreshold: 30, colorTransfer: false },
   maxBufferedFrames: 'auto',
   bufferMiB: 256,
@@ -569,6 +576,8 @@ export class DubPipeline {
       cutThreshold: o.render.cutThreshold,
       references: refCount,
       fit: fitting ? o.fit : null,
+      // The stored per-frame landmarks: a build that keeps other points must not read this one's.
+      kept: KEPT_LANDMARKS,
     });
     let analysis: VideoAnalysis | undefined;
     let analysisCached = false;
@@ -651,7 +660,9 @@ export class DubPipeline {
     if (model instanceof PersonalizedLipsyncModel) {
       fitInfo = { ...model.profile.fit, bank: model.profile.bank.length, pcaComponents: model.profile.pca.k };
       // A smaller regressor batch shortens the model's look-ahead and so the frames held in memory.
-      if (model.settings.batch > 16) model = model.withSettings({ batch: 16 });
+      const settings = { ...o.generate };
+      if ((settings.batch ?? model.settings.batch) > 16) settings.batch = 16;
+      model = model.withSettings(settings);
     }
     if (job.saveProfile !== undefined) {
       if (!(model instanceof PersonalizedLipsyncModel)) {

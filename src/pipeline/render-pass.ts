@@ -25,6 +25,7 @@ import { readYuvFrames } from '../media/frames.js';
 import type { MediaInfo } from '../media/probe.js';
 import { VideoWriter, type X264Preset } from '../media/writer.js';
 import { yuvMatrixFor, type YuvImage } from '../media/yuv.js';
+import { mouthAnchor } from '../lipsync/personalized/features.js';
 import type { LipsyncInputFrame, LipsyncModel } from '../lipsync/types.js';
 import { featheredPolygonMask } from '../render/mask.js';
 import { Renderer, type RenderBox } from '../render/renderer.js';
@@ -249,7 +250,7 @@ export async function renderPass(o: RenderPassOptions): Promise<RenderPassStats>
         entry.ready = false;
         const t = frame.timestamp - startTime;
         fifo.push(entry);
-        current!.queue.push({ crop, audio: o.audioWindow(t), pose: face.pose, voiced: o.voiced(t) });
+        current!.queue.push({ crop, audio: o.audioWindow(t), pose: face.pose, voiced: o.voiced(t), anchor: mouthAnchor(entry.canonical) });
         if (frame.index === run.end) current!.queue.close();
       } else {
         fifo.push(entry);

@@ -57,6 +57,8 @@ export class MockLipsyncModel implements LipsyncModel {
   framesIn = 0;
   /** The references each generate call received. */
   referencesSeen: number[] = [];
+  /** The `anchor` of every input frame, in order. */
+  anchorsSeen: (readonly [number, number] | undefined)[] = [];
   constructor(
     readonly lag = 5,
     readonly delayMs = 0,
@@ -71,8 +73,9 @@ export class MockLipsyncModel implements LipsyncModel {
     for (const r of input.references ?? []) if (r.width !== 256 || r.data.length !== 256 * 256 * 3) throw new Error('bad reference');
     const held: LipsyncOutputFrame[] = [];
     let i = 0;
-    for await (const f of input.frames as AsyncIterable<{ crop: { data: Uint8Array; width: number; height: number }; audio: Float32Array }>) {
+    for await (const f of input.frames as AsyncIterable<{ crop: { data: Uint8Array; width: number; height: number }; audio: Float32Array; anchor?: readonly [number, number] }>) {
       throwIfAborted(options.signal);
+      this.anchorsSeen.push(f.anchor);
       if (f.audio.length !== 80 * 24) throw new Error('bad audio window');
       this.framesIn++;
       const data = new Uint8Array(f.crop.data.length);

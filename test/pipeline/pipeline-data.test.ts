@@ -76,6 +76,21 @@ describe.skipIf(!hasTestData)('DubPipeline on a real clip', () => {
     expect(readFileSync(again.output).equals(readFileSync(first.output))).toBe(true);
   });
 
+  it('generate settings shape pass 2 only: the analysis is reused and anchorShift moves the mouth', async () => {
+    let outside = 0;
+    const anchored = await new DubPipeline({ cacheDir, preset: 'ultrafast', generate: { anchorShift: true } }).lipsync({
+      video,
+      audio,
+      output: join(tmp.dir, 'anchored.mp4'),
+      onFrame: (frame, info) => {
+        outside += diffOutsideYuv(frame.data, input[info.index]!.data, frame.width, frame.height, info.box);
+      },
+    });
+    expect(anchored.report.passes).toEqual({ decodes: 1, analysisCached: true });
+    expect(outside).toBe(0);
+    expect(readFileSync(anchored.output).equals(readFileSync(first.output))).toBe(false);
+  });
+
   it('pads a short track with silence and trims a long one to the video duration', async () => {
     const short = join(tmp.dir, 'short.wav');
     const long = join(tmp.dir, 'long.m4a');

@@ -51,12 +51,14 @@ function options(over: Partial<RenderPassOptions> = {}): RenderPassOptions {
 describe('renderPass', () => {
   it('changes pixels only inside the render box of main-track frames; every other frame is bit-identical', async () => {
     const seen: OutputFrameInfo[] = [];
+    const model = new MockLipsyncModel(7);
     let outsideDiffs = 0;
     let passDiffs = 0;
     let insideChanged = 0;
     const stats = await renderPass(
       options({
         output: join(tmp.dir, 'a.mp4'),
+        model,
         onFrame: (frame, i) => {
           seen.push(i);
           const orig = input[i.index]!.data;
@@ -71,6 +73,13 @@ describe('renderPass', () => {
     expect(outsideDiffs).toBe(0);
     expect(passDiffs).toBe(0);
     expect(insideChanged).toBeGreaterThan(1000); // the inverted mouth is really there
+    // Every model input carries the frame's nose base in canonical coordinates (the synthetic
+    // face puts every non-template point at (0.5, 0.55) of the crop).
+    expect(model.anchorsSeen).toHaveLength(26);
+    for (const a of model.anchorsSeen) {
+      expect(a![0]).toBeCloseTo(0.5 * 256, 0);
+      expect(a![1]).toBeCloseTo(0.55 * 256, 0);
+    }
     // 26 frames in the run: 5 fade-in + 5 fade-out frames, 16 at full opacity.
     expect(stats).toMatchObject({ frames: 50, rendered: 16, crossFaded: 10 });
     expect(stats.passedThrough).toEqual({ total: 24, noFace: 16, otherFace: 5, shortRun: 3 });

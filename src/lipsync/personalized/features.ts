@@ -4,7 +4,7 @@
  * coordinates).
  */
 import type { MelSpectrogram } from '../../audio/mel.js';
-import { JAW, LIPS } from '../../face/landmarks.js';
+import { JAW, LIPS, NOSE_BASE } from '../../face/landmarks.js';
 
 /** Per-band mean and standard deviation of a recording's log-mel spectrogram. */
 export interface MelBandStats {
@@ -65,6 +65,21 @@ export const DEFAULT_AUDIO_LAYOUTS: readonly AudioFeatureLayout[] = Object.freez
   Object.freeze({ melBands: 80, windowFrames: 24, bandPool: 20, framePool: 2 }),
   Object.freeze({ melBands: 80, windowFrames: 24, bandPool: 20, framePool: 4 }),
 ]);
+
+/**
+ * Where the mouth hangs from: the mean (x, y) of the `NOSE_BASE` points of canonical
+ * landmarks (468 x 3). The personalized model pastes a chosen mouth at the same offset from
+ * the target frame's anchor as it had from its own source frame's.
+ */
+export function mouthAnchor(canonicalLandmarks: ArrayLike<number>): [number, number] {
+  let x = 0;
+  let y = 0;
+  for (const i of NOSE_BASE) {
+    x += canonicalLandmarks[3 * i]!;
+    y += canonicalLandmarks[3 * i + 1]!;
+  }
+  return [x / NOSE_BASE.length, y / NOSE_BASE.length];
+}
 
 export function audioFeatureSize(l: AudioFeatureLayout): number {
   return (l.melBands / l.bandPool) * (l.windowFrames / l.framePool);

@@ -10,5 +10,5 @@ export {
   type PersonalizedStrategy,
   type SpeakerProfile,
 } from './model.js';
-export { melBandStats, mouthShape, shapeOpening, audioFeature, MOUTH_SHAPE_POINTS, DEFAULT_AUDIO_LAYOUT, DEFAULT_AUDIO_LAYOUTS, type MelBandStats, type AudioFeatureLayout } from './features.js';
+export { melBandStats, mouthShape, mouthAnchor, shapeOpening, audioFeature, MOUTH_SHAPE_POINTS, DEFAULT_AUDIO_LAYOUT, DEFAULT_AUDIO_LAYOUTS, type MelBandStats, type AudioFeatureLayout } from './features.js';
 export { audioContext, voicedAt, footageFrames, fitOnVideo, type AudioContext, type FootageOptions } from './footage.js';
