@@ -4,7 +4,7 @@
  * coordinates).
  */
 import type { MelSpectrogram } from '../../audio/mel.js';
-import { JAW, LIPS, NOSE_BASE } from '../../face/landmarks.js';
+import { JAW, LIPS, NOSE_BASE, centroid } from '../../face/landmarks.js';
 
 /** Per-band mean and standard deviation of a recording's log-mel spectrogram. */
 export interface MelBandStats {
@@ -72,13 +72,7 @@ export const DEFAULT_AUDIO_LAYOUTS: readonly AudioFeatureLayout[] = Object.freez
  * the target frame's anchor as it had from its own source frame's.
  */
 export function mouthAnchor(canonicalLandmarks: ArrayLike<number>): [number, number] {
-  let x = 0;
-  let y = 0;
-  for (const i of NOSE_BASE) {
-    x += canonicalLandmarks[3 * i]!;
-    y += canonicalLandmarks[3 * i + 1]!;
-  }
-  return [x / NOSE_BASE.length, y / NOSE_BASE.length];
+  return centroid(canonicalLandmarks, NOSE_BASE);
 }
 
 export function audioFeatureSize(l: AudioFeatureLayout): number {
