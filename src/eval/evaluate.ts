@@ -238,6 +238,8 @@ export interface EvaluationResult {
     bank: number;
     pcaComponents: number;
     pcaExplained: number;
+    /** The audio pooling the fit's cross-validation kept, bands x frames (e.g. '20x12'). */
+    layout: string;
     lambda: number;
     /** Cross-validated error of the audio -> mouth regression, and of predicting the mean. */
     cvError: number;
@@ -779,6 +781,7 @@ export async function evaluate(video: string, options: EvaluateOptions = {}): Pr
       bank: p.bank.length,
       pcaComponents: p.pca.k,
       pcaExplained: p.pca.explained,
+      layout: `${p.layout.melBands / p.layout.bandPool}x${p.layout.windowFrames / p.layout.framePool}`,
       lambda: p.regressor.lambda,
       cvError: p.regressor.cvError,
       baselineError: p.regressor.baselineError,
