@@ -130,6 +130,28 @@ describe('personalized model: the mouth hangs from the nose base (anchorShift, o
     }
   });
 
+  it('anchorWeight prefers bank crops whose nose base sits where the target\'s does (pixels untouched)', async () => {
+    // Blocks of 20 frames alternate between two head positions: nose base at y 22 or 30, the
+    // crop's blue channel says which (60 or 200).
+    function* twoPoses(n: number): Generator<FitFrame> {
+      for (const f of footage(n)) {
+        const low = Math.floor(f.index / 20) % 2 === 1;
+        const lm = Float32Array.from(f.canonicalLandmarks);
+        for (const i of NOSE_BASE) lm[3 * i + 1] = low ? 30 : 22;
+        const crop = gradient();
+        for (let q = 2; q < crop.data.length; q += 3) crop.data[q] = low ? 200 : 60;
+        yield { ...f, crop, canonicalLandmarks: lm };
+      }
+    }
+    const model = await fitPersonalizedModel(twoPoses(200), { audioStats: stats, bankSize: 80 });
+    const blue = (imgs: Uint8Array[]): number[] => imgs.map((d) => d[(40 * S + 32) * 3 + 2]!);
+    const frames = targets(40, [32, 30]);
+    const matched = blue(await run(model.withSettings({ featherSigma: 0.5, anchorWeight: 100 }), frames));
+    expect(matched.every((b) => b === 200)).toBe(true);
+    const ignored = blue(await run(model.withSettings({ featherSigma: 0.5 }), frames));
+    expect(ignored.some((b) => b === 60)).toBe(true);
+  });
+
   it('profiles keep the anchors', async () => {
     const model = await fitPersonalizedModel(footage(100), { audioStats: stats, bankSize: 30 });
     const path = await saveSpeakerProfile(model, join(tmp.dir, 'anchor.avdp'));

@@ -125,6 +125,12 @@ export interface PersonalizedGenerateSettings {
   openingWeight: number;
   /** Weight of head-pose mismatch (per 10 degrees, squared) in the crop choice. @default 1 */
   poseWeight: number;
+  /**
+   * Weight of the nose-base mismatch (target's `anchor` against the bank entry's, per 4 crop
+   * px, squared) in the crop choice: prefer real crops whose mouth already sits where the
+   * target's does (the pixels stay as they are). 0 ignores it. @default 0
+   */
+  anchorWeight: number;
   /** Feather of the mouth-rectangle blend into the target crop, in crop px. @default 6 */
   featherSigma: number;
   /**
@@ -182,6 +188,7 @@ export const defaultPersonalizedGenerateSettings: PersonalizedGenerateSettings =
   shrunkUnary: true,
   openingWeight: 1,
   poseWeight: 1,
+  anchorWeight: 0,
   featherSigma: 6,
   warpStrength: 0,
   warpMaxPx: 8,
@@ -486,7 +493,7 @@ export class PersonalizedLipsyncModel implements LipsyncModel {
     const bankOpen = bank.map((e) => e.code.reduce((a, v, c) => a + v * openDir[c]!, 0));
     const deshrinkOf = this.profile.regressor.deshrink;
     const shrunk = new Float64Array(k);
-    const unaryFor = (code: Float64Array, pose: HeadPose | undefined, out: Float64Array, silent = false): void => {
+    const unaryFor = (code: Float64Array, pose: HeadPose | undefined, out: Float64Array, silent = false, anchor?: readonly [number, number]): void => {
       for (let c = 0; c < k; c++) shrunk[c] = s.shrunkUnary && !silent && deshrinkOf ? code[c]! / Math.max(1e-6, deshrinkOf[c]!) : code[c]!;
       let open = 0;
       for (let c = 0; c < k; c++) open += code[c]! * openDir[c]!;
@@ -498,6 +505,7 @@ export class PersonalizedLipsyncModel implements LipsyncModel {
         if (pose) {
           u += s.poseWeight * (((pose.yaw - e.pose.yaw) / 10) ** 2 + ((pose.pitch - e.pose.pitch) / 10) ** 2 + ((pose.roll - e.pose.roll) / 10) ** 2);
         }
+        if (anchor && e.anchor && s.anchorWeight > 0) u += s.anchorWeight * (((anchor[0] - e.anchor[0]) / 4) ** 2 + ((anchor[1] - e.anchor[1]) / 4) ** 2);
         out[bI] = u;
       }
     };
@@ -533,9 +541,9 @@ export class PersonalizedLipsyncModel implements LipsyncModel {
       for (let bI = 0; bI < B; bI++) next[bI] = next[bI]! + u[bI]!;
       return next;
     };
-    const step = (code: Float64Array, pose: HeadPose | undefined, silent: boolean): void => {
+    const step = (code: Float64Array, pose: HeadPose | undefined, silent: boolean, anchor?: readonly [number, number]): void => {
       const u = new Float64Array(B);
-      unaryFor(code, pose, u, silent);
+      unaryFor(code, pose, u, silent, anchor);
       undecided.push({ u, hold: silent ? 0 : s.holdCost });
     };
     /** The best path through the undecided frames, starting from the last decided state. */
@@ -688,7 +696,7 @@ export class PersonalizedLipsyncModel implements LipsyncModel {
         const p = pending[stepped - nextIndex]!;
         const { code, silent } = smoothAt(stepped, final ? predicted : Infinity);
         if (strategy === 'viterbi') {
-          step(code, p.pose, silent);
+          step(code, p.pose, silent, p.anchor);
           if (warping) {
             const t = new Float64Array(k);
             for (let c = 0; c < k; c++) t[c] = s.warpTarget === 'shrunk' && !silent && deshrinkOf ? code[c]! / Math.max(1e-6, deshrinkOf[c]!) : code[c]!;
