@@ -279,6 +279,8 @@ interface RealFrame {
   timestamp: number;
   crop: RgbImage;
   canonical: Float32Array;
+  /** Nose base in the canonical crop (`mouthAnchor`): geometry of the frame, not of its speech. */
+  anchor: [number, number];
   pose: HeadPose;
   audio: Float32Array;
   voiced: boolean;
@@ -585,6 +587,7 @@ export async function evaluate(video: string, options: EvaluateOptions = {}): Pr
         timestamp: face.timestamp,
         crop: f.crop,
         canonical: Float32Array.from(f.canonicalLandmarks),
+        anchor: mouthAnchor(f.canonicalLandmarks),
         pose: f.pose,
         audio: f.audio,
         voiced: f.voiced ?? true,
@@ -637,7 +640,7 @@ export async function evaluate(video: string, options: EvaluateOptions = {}): Pr
       frames: timestamps.map((t, i) => ({
         crop: A[src[i]!]!.crop,
         pose: A[src[i]!]!.pose,
-        anchor: mouthAnchor(A[src[i]!]!.canonical),
+        anchor: A[src[i]!]!.anchor,
         audio: windows.slice(i * per, (i + 1) * per),
         voiced: voicedAt(ctx.vad, t),
       })),
@@ -677,10 +680,9 @@ export async function evaluate(video: string, options: EvaluateOptions = {}): Pr
     return { crops, landmarks, confidence };
   };
   const nX = Math.min(A.length, B.length);
-  // The target frames' own nose base: geometry of the frame being dubbed, not of its speech.
-  const selfFrames = A.map((r) => ({ crop: r.crop, audio: r.audio, pose: r.pose, voiced: r.voiced, anchor: mouthAnchor(r.canonical) }));
-  const crossFrames = A.slice(0, nX).map((r, i) => ({ crop: r.crop, pose: r.pose, anchor: mouthAnchor(r.canonical), audio: B[i]!.audio, voiced: B[i]!.voiced }));
-  const unseenFrames = A.map((r, i) => ({ crop: r.crop, pose: r.pose, anchor: mouthAnchor(r.canonical), audio: A[(i + shift) % A.length]!.audio, voiced: A[(i + shift) % A.length]!.voiced }));
+  const selfFrames = A.map((r) => ({ crop: r.crop, audio: r.audio, pose: r.pose, voiced: r.voiced, anchor: r.anchor }));
+  const crossFrames = A.slice(0, nX).map((r, i) => ({ crop: r.crop, pose: r.pose, anchor: r.anchor, audio: B[i]!.audio, voiced: B[i]!.voiced }));
+  const unseenFrames = A.map((r, i) => ({ crop: r.crop, pose: r.pose, anchor: r.anchor, audio: A[(i + shift) % A.length]!.audio, voiced: A[(i + shift) % A.length]!.voiced }));
   /** One strategy with one seed: every driving condition, re-detected and scored. */
   const measure = async (strategy: EvalStrategy, seed: number) => {
     const self = await run(strategy, selfFrames, audio.stats, A, seed);
