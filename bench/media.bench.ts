@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VideoWriter, probeMedia, readFrames, resolveBinaries } from '../src/media/index.js';
+import { VideoWriter, probeMedia, readFrames, resolveBinaries, type FrameTransport } from '../src/media/index.js';
 import { compare, dataDir, time, writeResults } from './lib.js';
 
 const clip = join(dataDir(), 'video', 'latentsync_demo1_video.mp4');
@@ -25,10 +25,10 @@ const H = info.video!.displayHeight;
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 console.log(`clip ${clip}: ${W}x${H} ${info.video!.codec}, ${frames} frames`);
 
-async function drain(reuseBuffer: boolean): Promise<number> {
+async function drain(reuseBuffer: boolean, transport: FrameTransport = 'auto'): Promise<number> {
   let n = 0;
   let sum = 0;
-  for await (const f of readFrames(clip, { reuseBuffer, info })) {
+  for await (const f of readFrames(clip, { reuseBuffer, info, transport })) {
     sum += f.data[n % f.data.length]!; // touch the data so nothing is optimised away
     n++;
   }
@@ -44,9 +44,13 @@ const rgbDecode = await time(
 );
 const reader = await time(() => drain(false), RUNS);
 const readerReuse = await time(() => drain(true), RUNS);
+// The transport: ffmpeg's stdout (64 KiB chunks copied into frames) against the Unix socket read
+// straight into the frame buffers (the default where available).
+const readerPipe = await time(() => drain(true, 'pipe'), RUNS);
 const units = { count: frames, label: 'frames' };
 results.push(compare('readFrames vs ffmpeg -f null decode', 'readFrames (new buffer per frame)', reader, 'ffmpeg -i clip -f null -', nullDecode, { units, target: '>= 0.8' }));
 results.push(compare('readFrames (reuseBuffer) vs ffmpeg -f null decode', 'readFrames (reuseBuffer)', readerReuse, 'ffmpeg -i clip -f null -', nullDecode, { units, target: '>= 0.8' }));
+results.push(compare('readFrames transport: socket vs stdout pipe', 'readFrames (reuseBuffer, socket)', readerReuse, 'readFrames (reuseBuffer, stdout pipe)', readerPipe, { units }));
 results.push(compare('readFrames vs ffmpeg decode+rgb24 to /dev/null', 'readFrames (reuseBuffer)', readerReuse, 'ffmpeg -vf format=rgb24 -f rawvideo /dev/null', rgbDecode, { units }));
 
 // Encoder: the same N raw frames, the same x264 settings, from memory (ours) vs a raw file (ffmpeg).

@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ffmpegHasUnixOutput } from '../src/media/frame-socket.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AvdubError, ErrorCode } from '../src/errors.js';
 import {
@@ -10,6 +12,7 @@ import {
   muxAudio,
   probeMedia,
   readFrames,
+  readYuvFrames,
   resolveBinaries,
   toRational,
   type Frame,
@@ -222,6 +225,55 @@ describe('readFrames', () => {
     const events: number[] = [];
     await collect(readFrames(clip, { onProgress: (e) => events.push(e.done) }));
     expect(events.at(-1)).toBe(25);
+  });
+});
+
+describe('readFrames transports', () => {
+  const socketFiles = (): string[] => readdirSync(tmpdir()).filter((f) => f.startsWith(`avdub-${process.pid}-`) && f.endsWith('.sock'));
+  const available = ffmpegHasUnixOutput(resolveBinaries().ffmpeg);
+
+  it('the socket and the pipe give the same bytes and timestamps, RGB and I420, with a slow consumer', async () => {
+    expect(available).toBe(process.platform !== 'win32'); // the bundled build has the unix protocol
+    for (const read of [readFrames, readYuvFrames] as const) {
+      const viaPipe = (await collect(read(vfrClip, { transport: 'pipe' }))).map((f) => ({ t: f.timestamp, d: Buffer.from(f.data) }));
+      const viaSocket: typeof viaPipe = [];
+      for await (const f of read(vfrClip, { transport: 'socket' })) {
+        // Slower than ffmpeg: the reader must pause and resume without losing or splitting bytes.
+        if (viaSocket.length % 5 === 0) await new Promise((r) => setTimeout(r, 15));
+        viaSocket.push({ t: f.timestamp, d: Buffer.from(f.data) });
+      }
+      expect(viaSocket.length).toBe(viaPipe.length);
+      viaSocket.forEach((f, i) => {
+        expect(f.t).toBe(viaPipe[i]!.t);
+        expect(f.d.equals(viaPipe[i]!.d)).toBe(true);
+      });
+    }
+    expect(socketFiles()).toEqual([]);
+  });
+
+  it('over the socket: break, abort and an input ffmpeg cannot open leave no process and no socket file', async () => {
+    let n = 0;
+    for await (const _ of readFrames(clip, { transport: 'socket' })) if (++n === 3) break;
+    expect(n).toBe(3);
+    expect(liveChildProcessCount()).toBe(0);
+    const c = new AbortController();
+    const run = (async () => {
+      let k = 0;
+      for await (const _ of readFrames(clip, { transport: 'socket', signal: c.signal })) if (++k === 2) c.abort();
+    })();
+    await expectCode(run, ErrorCode.ABORTED);
+    // ffmpeg exits before it listens (its input is not a video, the probe was skipped by
+    // passing one): the reader stops waiting for the socket and reports ffmpeg's failure.
+    const bad = P('not-a-video.mp4');
+    writeFileSync(bad, 'plain text, not a video');
+    const info = await probeMedia(clip);
+    await expectCode(collect(readFrames(bad, { transport: 'socket', info: { ...info, path: bad } })), ErrorCode.FFMPEG_FAILED);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(socketFiles()).toEqual([]);
+  });
+
+  it('rejects an unknown transport', async () => {
+    await expectCode(collect(readFrames(clip, { transport: 'carrier-pigeon' as never })), ErrorCode.INVALID_ARGUMENT);
   });
 });
 

@@ -2,7 +2,7 @@ import { AvdubError, ErrorCode } from '../errors.js';
 import { loadOrt } from '../runtime/session.js';
 import { mergeOptions, type DeepPartial } from '../util/options.js';
 import { is } from '../util/validate.js';
-import { letterboxAreaResize, type RgbImage } from './image.js';
+import { letterboxAreaResize, type FaceImage } from './image.js';
 import { loadFaceModel, type FaceModelRuntimeOptions, type LoadedFaceModel } from './session.js';
 
 /** An axis-aligned box in frame pixels. */
@@ -214,8 +214,8 @@ export class FaceDetector {
     return this.loaded.device;
   }
 
-  /** Detects faces in an RGB frame; coordinates are frame pixels. */
-  async detect(frame: RgbImage): Promise<FaceDetection[]> {
+  /** Detects faces in a frame (RGB24, or I420 with its matrix); coordinates are frame pixels. */
+  async detect(frame: FaceImage): Promise<FaceDetection[]> {
     const size = this.options.inputSize;
     const lb = letterboxAreaResize(frame, size, this.input, 2 / 255, -1);
     const ort = await loadOrt();

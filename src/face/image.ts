@@ -1,5 +1,7 @@
+import { yuvCoefficients, type YuvCoefficients, type YuvImage, type YuvMatrix } from '../media/yuv.js';
+
 /**
- * Image sampling for the face models, on RGB24 frames (conventions 11). Everything writes into
+ * Image sampling for the face models, on RGB24 frames (conventions 11) or I420 ones. Everything writes into
  * caller-owned buffers, so the per-frame path allocates nothing; nothing ever resamples a whole
  * 1080p frame except the detector's one area-filtered downscale.
  */
@@ -9,6 +11,59 @@ export interface RgbImage {
   data: Uint8Array;
   width: number;
   height: number;
+}
+
+/**
+ * An I420 frame (`YuvImage`) with the matrix that converts it to RGB. The face models sample
+ * it directly: each tap reads Y at its pixel and U, V at its 2 x 2 block (as `yuvToRgb` and
+ * ffmpeg's own conversion do), and the weighted sums are converted once per model-input pixel.
+ * The conversion is linear, so that equals sampling the frame converted to RGB (up to clamping
+ * at the gamut's edges), without converting the frame.
+ */
+export interface YuvFaceImage extends YuvImage {
+  yuv: YuvMatrix;
+}
+
+/** What the face models read: an RGB24 frame, or an I420 one with its matrix. */
+export type FaceImage = RgbImage | YuvFaceImage;
+
+/** Where a FaceImage's channels are: interleaved RGB, or the I420 planes and their matrix. */
+interface Planes {
+  yuv?: YuvCoefficients;
+  /** I420: offsets of the U and V planes and the chroma row length. */
+  uOff: number;
+  vOff: number;
+  cw: number;
+}
+
+function planesOf(src: FaceImage): Planes {
+  if (!('yuv' in src)) return { uOff: 0, vOff: 0, cw: 0 };
+  const cw = src.width >> 1;
+  const uOff = src.width * src.height;
+  return { yuv: yuvCoefficients(src.yuv), uOff, vOff: uOff + cw * (src.height >> 1), cw };
+}
+
+/**
+ * Writes one pixel to the planar tensor as `value * mul + add`, from its three channel sums
+ * times `avg` (R, G, B; or Y, U, V, converted and clamped to 0-255).
+ */
+function put(out: Float32Array, o: number, plane: number, c0: number, c1: number, c2: number, avg: number, mul: number, add: number, yuv: YuvCoefficients | undefined): void {
+  if (!yuv) {
+    const k = avg * mul;
+    out[o] = c0 * k + add;
+    out[o + plane] = c1 * k + add;
+    out[o + 2 * plane] = c2 * k + add;
+    return;
+  }
+  const y = (c0 * avg - yuv.yOff) * yuv.yScale;
+  const u = (c1 * avg - 128) * yuv.cScale;
+  const v = (c2 * avg - 128) * yuv.cScale;
+  const r = y + yuv.rv * v;
+  const g = y - yuv.gu * u - yuv.gv * v;
+  const b = y + yuv.bu * u;
+  out[o] = (r <= 0 ? 0 : r >= 255 ? 255 : r) * mul + add;
+  out[o + plane] = (g <= 0 ? 0 : g >= 255 ? 255 : g) * mul + add;
+  out[o + 2 * plane] = (b <= 0 ? 0 : b >= 255 ? 255 : b) * mul + add;
 }
 
 /**
@@ -61,7 +116,7 @@ export interface Letterbox {
  * 3*size*size floats at `offset` (planes R, G, B).
  */
 export function letterboxAreaResize(
-  src: RgbImage,
+  src: FaceImage,
   size: number,
   out: Float32Array,
   mul: number,
@@ -83,45 +138,53 @@ export function letterboxAreaResize(
     warpBilinearPlanar(src, m, size, size, out, offset, mul, add, true);
     return { scale, padX, padY };
   }
+  const P = planesOf(src);
+  const yuv = P.yuv;
   const inv = 1 / scale; // source pixels per output pixel
   const taps = Math.max(1, Math.min(maxTaps, Math.ceil(inv)));
   const ox0 = Math.max(0, Math.floor(padX));
   const ox1 = Math.min(size, Math.ceil(padX + cw));
   const oy0 = Math.max(0, Math.floor(padY));
   const oy1 = Math.min(size, Math.ceil(padY + ch));
-  // Sample offsets per output column / row, precomputed once.
+  // Source columns per output column and tap, precomputed once.
   const nx = ox1 - ox0;
   const xs = new Int32Array(nx * taps);
   for (let i = 0; i < nx; i++) {
     for (let t = 0; t < taps; t++) {
       const x = (ox0 + i + (t + 0.5) / taps - padX) * inv;
-      xs[i * taps + t] = 3 * Math.min(W - 1, Math.max(0, Math.floor(x)));
+      xs[i * taps + t] = Math.min(W - 1, Math.max(0, Math.floor(x)));
     }
   }
-  const rowOffsets = new Int32Array(taps);
-  const norm = mul / (taps * taps);
+  const rows = new Int32Array(taps);
+  const avg = 1 / (taps * taps);
   for (let oy = oy0; oy < oy1; oy++) {
     for (let t = 0; t < taps; t++) {
       const y = (oy + (t + 0.5) / taps - padY) * inv;
-      rowOffsets[t] = 3 * W * Math.min(H - 1, Math.max(0, Math.floor(y)));
+      rows[t] = Math.min(H - 1, Math.max(0, Math.floor(y)));
     }
     let o = offset + oy * size + ox0;
     for (let i = 0; i < nx; i++, o++) {
-      let r = 0;
-      let g = 0;
-      let b = 0;
+      let c0 = 0;
+      let c1 = 0;
+      let c2 = 0;
       for (let ty = 0; ty < taps; ty++) {
-        const rowBase = rowOffsets[ty]!;
+        const y = rows[ty]!;
         for (let tx = 0; tx < taps; tx++) {
-          const p = rowBase + xs[i * taps + tx]!;
-          r += data[p]!;
-          g += data[p + 1]!;
-          b += data[p + 2]!;
+          const x = xs[i * taps + tx]!;
+          if (yuv) {
+            const q = (y >> 1) * P.cw + (x >> 1);
+            c0 += data[y * W + x]!;
+            c1 += data[P.uOff + q]!;
+            c2 += data[P.vOff + q]!;
+          } else {
+            const p = (y * W + x) * 3;
+            c0 += data[p]!;
+            c1 += data[p + 1]!;
+            c2 += data[p + 2]!;
+          }
         }
       }
-      out[o] = r * norm + add;
-      out[o + plane] = g * norm + add;
-      out[o + 2 * plane] = b * norm + add;
+      put(out, o, plane, c0, c1, c2, avg, mul, add, yuv);
     }
   }
   return { scale, padX, padY };
@@ -133,7 +196,7 @@ export function letterboxAreaResize(
  * read black. Values are mapped to `value * mul + add`.
  */
 export function warpBilinearPlanar(
-  src: RgbImage,
+  src: FaceImage,
   m: Affine,
   outW: number,
   outH: number,
@@ -144,6 +207,8 @@ export function warpBilinearPlanar(
   clampBorder = true,
 ): void {
   const { width: W, height: H, data } = src;
+  const P = planesOf(src);
+  const yuv = P.yuv;
   const plane = outW * outH;
   const [a, b, c, d, e, f] = m;
   const maxX = W - 1;
@@ -170,17 +235,40 @@ export function warpBilinearPlanar(
       const y0 = y | 0;
       const fx = x - x0;
       const fy = y - y0;
-      const x1 = x0 < maxX ? 3 : 0;
-      const y1 = y0 < maxY ? W * 3 : 0;
-      const p = (y0 * W + x0) * 3;
+      const x1 = x0 < maxX ? x0 + 1 : x0;
+      const y1 = y0 < maxY ? y0 + 1 : y0;
       const w00 = (1 - fx) * (1 - fy);
       const w01 = fx * (1 - fy);
       const w10 = (1 - fx) * fy;
       const w11 = fx * fy;
-      const q = p + y1;
-      out[o] = (w00 * data[p]! + w01 * data[p + x1]! + w10 * data[q]! + w11 * data[q + x1]!) * mul + add;
-      out[o + plane] = (w00 * data[p + 1]! + w01 * data[p + x1 + 1]! + w10 * data[q + 1]! + w11 * data[q + x1 + 1]!) * mul + add;
-      out[o + 2 * plane] = (w00 * data[p + 2]! + w01 * data[p + x1 + 2]! + w10 * data[q + 2]! + w11 * data[q + x1 + 2]!) * mul + add;
+      if (yuv) {
+        const r0 = (y0 >> 1) * P.cw;
+        const r1 = (y1 >> 1) * P.cw;
+        const q00 = r0 + (x0 >> 1);
+        const q01 = r0 + (x1 >> 1);
+        const q10 = r1 + (x0 >> 1);
+        const q11 = r1 + (x1 >> 1);
+        const U = P.uOff;
+        const V = P.vOff;
+        put(
+          out, o, plane,
+          w00 * data[y0 * W + x0]! + w01 * data[y0 * W + x1]! + w10 * data[y1 * W + x0]! + w11 * data[y1 * W + x1]!,
+          w00 * data[U + q00]! + w01 * data[U + q01]! + w10 * data[U + q10]! + w11 * data[U + q11]!,
+          w00 * data[V + q00]! + w01 * data[V + q01]! + w10 * data[V + q10]! + w11 * data[V + q11]!,
+          1, mul, add, yuv,
+        );
+        continue;
+      }
+      const p = (y0 * W + x0) * 3;
+      const dx = (x1 - x0) * 3;
+      const q = p + (y1 - y0) * W * 3;
+      put(
+        out, o, plane,
+        w00 * data[p]! + w01 * data[p + dx]! + w10 * data[q]! + w11 * data[q + dx]!,
+        w00 * data[p + 1]! + w01 * data[p + dx + 1]! + w10 * data[q + 1]! + w11 * data[q + dx + 1]!,
+        w00 * data[p + 2]! + w01 * data[p + dx + 2]! + w10 * data[q + 2]! + w11 * data[q + dx + 2]!,
+        1, mul, add, undefined,
+      );
     }
   }
 }
@@ -192,7 +280,7 @@ export function warpBilinearPlanar(
  * alias (aliasing becomes landmark jitter). n = 1 is plain bilinear.
  */
 export function warpSupersampledPlanar(
-  src: RgbImage,
+  src: FaceImage,
   m: Affine,
   outW: number,
   outH: number,
@@ -207,11 +295,13 @@ export function warpSupersampledPlanar(
     return;
   }
   const { width: W, height: H, data } = src;
+  const P = planesOf(src);
+  const yuv = P.yuv;
   const plane = outW * outH;
   const [a, b, c, d, e, f] = m;
   const maxX = W - 1;
   const maxY = H - 1;
-  const k = mul / (n * n);
+  const avg = 1 / (n * n);
   // Sub-sample offsets within one output pixel, in source pixels.
   const du = new Float64Array(n * n);
   const dv = new Float64Array(n * n);
@@ -229,22 +319,27 @@ export function warpSupersampledPlanar(
     let cy = d * 0.5 + e * (v + 0.5) + f;
     let o = offset + v * outW;
     for (let u = 0; u < outW; u++, o++, cx += a, cy += d) {
-      let r = 0;
-      let g = 0;
-      let bl = 0;
+      let c0 = 0;
+      let c1 = 0;
+      let c2 = 0;
       for (let t = 0; t < nn; t++) {
         let x = (cx + du[t]!) | 0;
         let y = (cy + dv[t]!) | 0;
         x = x < 0 ? 0 : x > maxX ? maxX : x;
         y = y < 0 ? 0 : y > maxY ? maxY : y;
-        const p = (y * W + x) * 3;
-        r += data[p]!;
-        g += data[p + 1]!;
-        bl += data[p + 2]!;
+        if (yuv) {
+          const q = (y >> 1) * P.cw + (x >> 1);
+          c0 += data[y * W + x]!;
+          c1 += data[P.uOff + q]!;
+          c2 += data[P.vOff + q]!;
+        } else {
+          const p = (y * W + x) * 3;
+          c0 += data[p]!;
+          c1 += data[p + 1]!;
+          c2 += data[p + 2]!;
+        }
       }
-      out[o] = r * k + add;
-      out[o + plane] = g * k + add;
-      out[o + 2 * plane] = bl * k + add;
+      put(out, o, plane, c0, c1, c2, avg, mul, add, yuv);
     }
   }
 }

@@ -35,6 +35,8 @@ export {
   warpSupersampledPlanar,
   type Affine,
   type RgbImage,
+  type FaceImage,
+  type YuvFaceImage,
   type Letterbox,
 } from './image.js';
 export {

@@ -3,7 +3,7 @@ import { loadOrt } from '../runtime/session.js';
 import { mergeOptions, type DeepPartial } from '../util/options.js';
 import { is } from '../util/validate.js';
 import type { FaceDetection } from './detector.js';
-import { warpSupersampledPlanar, type Affine, type RgbImage } from './image.js';
+import { warpSupersampledPlanar, type Affine, type FaceImage } from './image.js';
 import { MESH_POINT_COUNT } from './landmarks.js';
 import { loadFaceModel, type FaceModelRuntimeOptions, type LoadedFaceModel } from './session.js';
 
@@ -132,7 +132,7 @@ export class FaceMesh {
   }
 
   /** Runs the mesh on every ROI of one frame, batched. Results are in ROI order. */
-  async run(frame: RgbImage, rois: readonly FaceRoi[]): Promise<MeshResult[]> {
+  async run(frame: FaceImage, rois: readonly FaceRoi[]): Promise<MeshResult[]> {
     if (rois.length === 0) return [];
     const N = MESH_INPUT_SIZE;
     const per = 3 * N * N;

@@ -1,11 +1,12 @@
 import { AvdubError, ErrorCode, throwIfAborted } from '../errors.js';
-import { readFrames, type Frame, type ReadFramesOptions } from '../media/frames.js';
+import type { ReadFramesOptions } from '../media/frames.js';
+import { readFaceFrames } from './face-frames.js';
 import { probeMedia, requireVideo } from '../media/probe.js';
 import { mergeOptions, type DeepPartial } from '../util/options.js';
 import { ProgressMeter, type OperationOptions } from '../util/progress.js';
 import { is } from '../util/validate.js';
 import { FaceDetector, defaultFaceDetectorOptions, iou, type Box, type FaceDetection, type FaceDetectorOptions } from './detector.js';
-import type { RgbImage } from './image.js';
+import type { FaceImage } from './image.js';
 import { interocularDistance, landmarkBounds, MESH_POINT_COUNT } from './landmarks.js';
 import { FaceMesh, defaultFaceMeshOptions, roiFromDetection, roiFromLandmarks, type FaceMeshOptions, type FaceRoi } from './mesh.js';
 import { headPose, type HeadPose } from './pose.js';
@@ -273,7 +274,7 @@ export class FaceTracker {
    * Processes the next frame. `timestamp` defaults to the frame's own (a `Frame` from
    * `readFrames`) or index / 25. Frames must come in order.
    */
-  async process(frame: RgbImage & { timestamp?: number }, timestamp?: number): Promise<FrameFaces> {
+  async process(frame: FaceImage & { timestamp?: number }, timestamp?: number): Promise<FrameFaces> {
     const index = this.frameIndex++;
     const t = timestamp ?? frame.timestamp ?? index / 25;
     this.width = frame.width;
@@ -358,7 +359,7 @@ export class FaceTracker {
     final.push(face);
   }
 
-  private async detect(frame: RgbImage, index: number): Promise<FaceDetection[]> {
+  private async detect(frame: FaceImage, index: number): Promise<FaceDetection[]> {
     this.lastDetection = index;
     return this.detector.detect(frame);
   }
@@ -510,9 +511,9 @@ export class FaceTracker {
     this.reset();
     const total = options.start === undefined && options.duration === undefined ? video.frameCount : undefined;
     const meter = new ProgressMeter('track', total, onProgress);
-    for await (const frame of readFrames(path, { ...options, onProgress: undefined, info, reuseBuffer: true, signal })) {
+    for await (const frame of readFaceFrames(path, { ...options, info, signal })) {
       throwIfAborted(signal);
-      await this.process(frame as Frame);
+      await this.process(frame);
       meter.tick(this.frameIndex);
     }
     const result = this.finish();

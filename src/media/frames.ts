@@ -4,7 +4,9 @@ import { is } from '../util/validate.js';
 import { resolveBinaries, type FfmpegOptions } from './binaries.js';
 import { probeMedia, requireVideo, type MediaInfo } from './probe.js';
 import type { YuvImage } from './yuv.js';
+import type { Socket } from 'node:net';
 import { lastLines, spawnTracked } from './process.js';
+import { connectFrameSocket, ffmpegHasUnixOutput, frameSocketPath, removeFrameSocket, type FrameTransport } from './frame-socket.js';
 
 /** One decoded RGB frame (conventions 11): row-major, 3 bytes per pixel, no padding. */
 export interface Frame {
@@ -44,6 +46,11 @@ export interface ReadFramesOptions extends FfmpegOptions {
   reuseBuffer?: boolean;
   /** A probe result for this file, to skip probing again. */
   info?: MediaInfo;
+  /**
+   * How the frames travel from ffmpeg (`FrameTransport`): by default a Unix socket read
+   * straight into the frame buffers where available, else ffmpeg's stdout. @default 'auto'
+   */
+  transport?: FrameTransport;
 }
 
 // Timestamps come from ffmpeg's expression `print(T, 16)`: one line per frame on stderr at
@@ -109,13 +116,21 @@ async function* decodeFrames(
   throwIfAborted(signal);
 
   const { ffmpeg } = resolveBinaries(options);
+  const transport = options.transport ?? 'auto';
+  is.oneOf('transport', transport, ['auto', 'socket', 'pipe'] as const);
+  let socketPath: string | undefined;
+  if (transport !== 'pipe' && ffmpegHasUnixOutput(ffmpeg)) socketPath = frameSocketPath();
+  if (transport === 'socket' && !socketPath) {
+    throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `transport 'socket' is not available here (ffmpeg without the unix protocol, Windows, or a temporary folder path too long for a socket)`);
+  }
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'repeat+error'];
   if (options.start !== undefined) args.push('-ss', `${options.start}`, '-copyts');
   if (options.duration !== undefined) args.push('-t', `${options.duration}`);
   args.push('-i', info.path, '-map', `0:${video.index}`, '-an', '-sn', '-dn');
   args.push('-vf', ['setpts=PTS+0*print(T\\,16)', ...filters, `format=${pixelFormat}`].join(','));
   // passthrough: one output frame per decoded frame, never duplicated or dropped for a rate.
-  args.push('-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', pixelFormat, 'pipe:1');
+  args.push('-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', pixelFormat);
+  args.push(...(socketPath ? ['-listen', '1', `unix:${socketPath}`] : ['pipe:1']));
 
   // Per-frame timestamps in arrival order; `head` is the next frame's. Consumed entries are
   // dropped in blocks so the queue stays small on long videos.
@@ -125,6 +140,7 @@ async function* decodeFrames(
   const otherErrors: string[] = [];
   const child = spawnTracked(ffmpeg, args, {
     signal,
+    stdout: socketPath ? 'ignore' : 'pipe',
     onStderrLine(line) {
       const m = TS_LINE.exec(line.trim());
       if (m) {
@@ -137,7 +153,9 @@ async function* decodeFrames(
     },
   });
   let stderrClosed = false;
+  let childExited = false;
   void child.exited.then(() => {
+    childExited = true;
     stderrClosed = true;
     waiting?.();
   });
@@ -146,12 +164,10 @@ async function* decodeFrames(
   const external = options.bufferPool;
   const nominalStep = video.fps > 0 ? 1 / video.fps : 0;
   const meter = new ProgressMeter('decode', estimateFrames(info, options), options.onProgress);
-  const stdout = child.child.stdout!;
 
-  // Frames are assembled in 'data' handlers (far cheaper than for-await over ~100 socket
-  // chunks per 1080p frame) into a queue of at most QUEUE frames; past that the stream is
-  // paused, the socket fills and ffmpeg blocks. With reuseBuffer, buffers are recycled when
-  // the consumer asks for the next frame, so at most QUEUE + 2 exist.
+  // Complete frames wait in a queue of at most QUEUE; past that reading pauses, the pipe or
+  // socket fills and ffmpeg blocks. With reuseBuffer, buffers are recycled when the consumer
+  // asks for the next frame, so at most QUEUE + 2 exist.
   const QUEUE = 2;
   const ready: Uint8Array[] = [];
   const pool: Uint8Array[] = [];
@@ -165,32 +181,89 @@ async function* decodeFrames(
     wake = undefined;
     w?.();
   };
-  stdout.on('data', (chunk: Buffer) => {
-    let offset = 0;
-    while (offset < chunk.length) {
-      current ??= (external ? takeBuffer(external, frameBytes) : pool.pop()) ?? allocFrame(frameBytes);
-      const n = Math.min(frameBytes - filled, chunk.length - offset);
-      current.set(n === chunk.length ? chunk : chunk.subarray(offset, offset + n), filled);
-      filled += n;
-      offset += n;
-      if (filled === frameBytes) {
-        ready.push(current);
-        current = undefined;
-        filled = 0;
-      }
+  const target = (): Uint8Array => (current ??= (external ? takeBuffer(external, frameBytes) : pool.pop()) ?? allocFrame(frameBytes));
+  const advance = (n: number): void => {
+    filled += n;
+    if (filled === frameBytes) {
+      ready.push(current!);
+      current = undefined;
+      filled = 0;
     }
-    if (ready.length >= QUEUE) stdout.pause();
-    notify();
-  });
-  stdout.once('end', () => {
+  };
+  const onEnd = (): void => {
     ended = true;
     notify();
-  });
-  stdout.once('error', (e) => {
+  };
+  const onError = (e: Error): void => {
     streamError = e;
     ended = true;
     notify();
-  });
+  };
+  // The byte source: pause/resume for backpressure, destroy on early exit.
+  let source: { pause(): void; resume(): void; isPaused(): boolean; destroy(): void };
+  try {
+    if (socketPath) {
+      let paused = false;
+      let sock: Socket | undefined;
+      const socket = await connectFrameSocket(
+        socketPath,
+        {
+          // libuv reads straight into the frame being filled.
+          buffer: () => target().subarray(filled),
+          callback: (n) => {
+            advance(n);
+            if (ready.length >= QUEUE && !paused) {
+              paused = true;
+              sock?.pause();
+            }
+            notify();
+          },
+        },
+        () => childExited || signal?.aborted === true,
+      );
+      if (socket) {
+        sock = socket;
+        if (paused) socket.pause();
+        socket.once('end', onEnd);
+        socket.once('close', onEnd);
+        socket.once('error', onError);
+        source = {
+          pause: () => ((paused = true), socket.pause()),
+          resume: () => ((paused = false), socket.resume()),
+          isPaused: () => paused,
+          destroy: () => socket.destroy(),
+        };
+      } else {
+        ended = true; // ffmpeg exited before listening: its exit status says why
+        source = { pause() {}, resume() {}, isPaused: () => false, destroy() {} };
+      }
+    } else {
+      const stdout = child.child.stdout!;
+      // Frames are assembled in 'data' handlers (far cheaper than for-await over ~100 socket
+      // chunks per 1080p frame).
+      stdout.on('data', (chunk: Buffer) => {
+        let offset = 0;
+        while (offset < chunk.length) {
+          const buf = target();
+          const n = Math.min(frameBytes - filled, chunk.length - offset);
+          buf.set(n === chunk.length ? chunk : chunk.subarray(offset, offset + n), filled);
+          offset += n;
+          advance(n);
+        }
+        if (ready.length >= QUEUE) stdout.pause();
+        notify();
+      });
+      stdout.once('end', onEnd);
+      stdout.once('error', onError);
+      source = stdout;
+    }
+  } catch (e) {
+    child.kill();
+    await child.exited;
+    if (socketPath) removeFrameSocket(socketPath);
+    if (signal?.aborted) throw abortError(signal);
+    throw new AvdubError(ErrorCode.FFMPEG_FAILED, `Could not read frames from ffmpeg: ${(e as Error).message}`, { cause: e });
+  }
 
   let index = 0;
   let lastTs = options.start ?? video.startTime;
@@ -217,13 +290,13 @@ async function* decodeFrames(
       if (options.reuseBuffer && !external && yielded) pool.push(yielded);
       yielded = undefined;
       while (ready.length === 0 && !ended) {
-        if (stdout.isPaused()) stdout.resume();
+        if (source.isPaused()) source.resume();
         await new Promise<void>((r) => (wake = r));
       }
       throwIfAborted(signal);
       const data = ready.shift();
       if (!data) break;
-      if (ready.length < QUEUE && stdout.isPaused() && !ended) stdout.resume();
+      if (ready.length < QUEUE && source.isPaused() && !ended) source.resume();
       const timestamp = await nextTimestamp();
       lastTs = timestamp;
       yielded = data;
@@ -245,9 +318,10 @@ async function* decodeFrames(
     if (!completed) {
       child.kill();
       // A paused stdout holding unread data never closes, and the child's 'close' waits for it.
-      stdout.destroy();
+      source.destroy();
       await child.exited;
     }
+    if (socketPath) removeFrameSocket(socketPath);
   }
 }
 

@@ -20,6 +20,7 @@ export {
   type ReadFramesOptions,
   type ReadYuvFramesOptions,
 } from './frames.js';
+export type { FrameTransport } from './frame-socket.js';
 export {
   yuvMatrix,
   yuvMatrixFor,

@@ -578,6 +578,8 @@ export class DubPipeline {
       fit: fitting ? o.fit : null,
       // The stored per-frame landmarks: a build that keeps other points must not read this one's.
       kept: KEPT_LANDMARKS,
+      // Pass 1 samples the decoder's I420 (an earlier build read RGB: landmarks differ slightly).
+      decode: 'yuv420p',
     });
     let analysis: VideoAnalysis | undefined;
     let analysisCached = false;

@@ -3,7 +3,8 @@
  * face, inside one shot, without a jump of the face), very short runs are left alone, and the
  * mouth fades in and out over a few frames at each run's edges.
  */
-import type { RgbImage } from '../face/image.js';
+import type { FaceImage } from '../face/image.js';
+import { yuvCoefficients } from '../media/yuv.js';
 import { interocularDistance } from '../face/landmarks.js';
 import type { MainFace } from './analysis.js';
 
@@ -23,10 +24,15 @@ export class CutDetector {
     this.grid = grid;
   }
 
-  /** The difference to the previous frame (NaN for the first). */
-  push(frame: RgbImage): number {
+  /**
+   * The difference to the previous frame (NaN for the first). An I420 frame is read from its
+   * Y plane, rescaled to 0-255 (its own matrix's luma, against BT.601's from RGB: the same
+   * within a few levels, far below the threshold).
+   */
+  push(frame: FaceImage): number {
     const g = this.grid;
     const { width: w, height: h, data } = frame;
+    const yuv = 'yuv' in frame ? yuvCoefficients(frame.yuv) : undefined;
     const cur = new Float32Array(g * g);
     // Sample each block on a 6 x 6 lattice: cheap on 4K, stable against noise.
     const S = 6;
@@ -42,12 +48,15 @@ export class CutDetector {
           const y = Math.min(h - 1, y0 + Math.floor(((j + 0.5) * (y1 - y0)) / S));
           for (let i = 0; i < S; i++) {
             const x = Math.min(w - 1, x0 + Math.floor(((i + 0.5) * (x1 - x0)) / S));
-            const o = (y * w + x) * 3;
-            s += 0.299 * data[o]! + 0.587 * data[o + 1]! + 0.114 * data[o + 2]!;
+            if (yuv) s += data[y * w + x]!;
+            else {
+              const o = (y * w + x) * 3;
+              s += 0.299 * data[o]! + 0.587 * data[o + 1]! + 0.114 * data[o + 2]!;
+            }
             n++;
           }
         }
-        cur[by * g + bx] = s / n;
+        cur[by * g + bx] = yuv ? (s / n - yuv.yOff) * yuv.yScale : s / n;
       }
     }
     const prev = this.prev;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyAffine, composeAffine, invertAffine, letterboxAreaResize, warpBilinearPlanar, warpSupersampledPlanar, type Affine, type RgbImage } from '../../src/face/image.js';
+import { applyAffine, composeAffine, invertAffine, letterboxAreaResize, warpBilinearPlanar, warpSupersampledPlanar, type Affine, type RgbImage, type YuvFaceImage } from '../../src/face/image.js';
+import { rgbToYuv, yuvMatrix, yuvToRgb } from '../../src/media/yuv.js';
 import { roiFromLandmarks, roiToFrame } from '../../src/face/mesh.js';
 
 function image(w: number, h: number, f: (x: number, y: number, c: number) => number): RgbImage {
@@ -98,5 +99,37 @@ describe('bilinear crops', () => {
     expect(roi.cx).toBeCloseTo(50, 4);
     expect(roi.cy).toBeCloseTo(60, 4);
     expect(roi.size).toBeCloseTo(60 * 1.5, 3);
+  });
+});
+
+describe('sampling an I420 frame (YuvFaceImage)', () => {
+  // A smooth colourful frame (no clipping at the gamut's edge), as I420 and as its RGB conversion.
+  const W = 96;
+  const H = 80;
+  const matrix = yuvMatrix('bt709');
+  const yuvData = rgbToYuv(image(W, H, (x, y, c) => 60 + ((c + 1) * (x * 3 + y * 2)) % 120).data, W, H, matrix);
+  const rgb: RgbImage = { data: yuvToRgb({ data: yuvData, width: W, height: H }, matrix), width: W, height: H };
+  const yuv: YuvFaceImage = { data: yuvData, width: W, height: H, yuv: matrix };
+  const maxDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+
+  it('equals sampling the frame converted to RGB, for the letterbox resize and both warps', () => {
+    const N = 32;
+    const a = new Float32Array(3 * N * N);
+    const b = new Float32Array(3 * N * N);
+    letterboxAreaResize(rgb, N, a, 2 / 255, -1);
+    letterboxAreaResize(yuv, N, b, 2 / 255, -1);
+    // yuvToRgb rounds each pixel to 8 bits; the I420 path converts the exact average.
+    expect(maxDiff(a, b)).toBeLessThan(1.01 * (2 / 255));
+    const m: Affine = [1.7, 0.4, 10.3, -0.3, 1.6, 7.9];
+    for (const taps of [1, 3]) {
+      warpSupersampledPlanar(rgb, m, N, N, a, 0, 1 / 255, 0, taps);
+      warpSupersampledPlanar(yuv, m, N, N, b, 0, 1 / 255, 0, taps);
+      expect(maxDiff(a, b)).toBeLessThan(1.01 / 255);
+    }
+    warpBilinearPlanar(rgb, m, N, N, a, 0, 1, 0, false);
+    warpBilinearPlanar(yuv, m, N, N, b, 0, 1, 0, false);
+    expect(maxDiff(a, b)).toBeLessThan(1.01);
+    // And it really reads colour: the planes differ from each other.
+    expect(maxDiff(b.subarray(0, N * N), b.subarray(N * N, 2 * N * N))).toBeGreaterThan(10);
   });
 });

@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { trackCommand } from '../../src/cli/track.js';
+import { readFaceFrames } from '../../src/face/face-frames.js';
+import type { FaceImage } from '../../src/face/image.js';
+import { interocularDistance } from '../../src/face/landmarks.js';
 import { FaceTracker } from '../../src/face/tracker.js';
 import { probeMedia } from '../../src/media/probe.js';
 import { readFrames, type Frame } from '../../src/media/frames.js';
@@ -108,4 +111,42 @@ describe.skipIf(!hasTestData)('FaceTracker on edited clips', () => {
     expect(info.video!.frameCount).toBe(125);
     expect([info.video!.width, info.video!.height]).toEqual([512, 512]);
   });
+});
+
+describe.skipIf(!hasTestData)('FaceTracker on I420 frames', () => {
+  it('finds the same landmarks as on the RGB frames ffmpeg converts (within a fraction of a pixel)', async () => {
+    // A BT.709-tagged 1080x1920 HEVC clip and an untagged one: both matrices.
+    for (const clip of ['latentsync_demo1_video.mp4', 'retalking_face_2.mp4']) {
+      const path = videoPath(clip);
+      const info = await probeMedia(path);
+      const run = async (frames: AsyncIterable<FaceImage & { timestamp: number }>): Promise<Float32Array[]> => {
+        const t = await FaceTracker.create({ cacheDir: TEST_MODEL_CACHE });
+        const out: Float32Array[] = [];
+        for await (const f of frames) {
+          const r = await t.process(f);
+          out.push(r.faces[0]!.landmarks);
+          if (out.length === 40) break;
+        }
+        return out;
+      };
+      const rgb = await run(readFrames(path, { info, reuseBuffer: true }));
+      const yuv = await run(readFaceFrames(path, { info }));
+      let sum = 0;
+      let worst = 0;
+      let n = 0;
+      rgb.forEach((a, k) => {
+        const b = yuv[k]!;
+        for (let i = 0; i < a.length; i += 3) {
+          const d = Math.hypot(a[i]! - b[i]!, a[i + 1]! - b[i + 1]!);
+          sum += d;
+          worst = Math.max(worst, d);
+          n++;
+        }
+      });
+      const iod = interocularDistance(rgb[0]!);
+      // The two inputs differ by 8-bit rounding (and ffmpeg's own conversion): sub-pixel.
+      expect(sum / n / iod).toBeLessThan(0.005);
+      expect(worst / iod).toBeLessThan(0.05);
+    }
+  }, 120_000);
 });

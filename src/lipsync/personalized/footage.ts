@@ -9,7 +9,7 @@ import { throwIfAborted } from '../../errors.js';
 import { trackMainFace, type FaceTrack, type TrackedFace } from '../../face/tracker.js';
 import type { FfmpegOptions } from '../../media/binaries.js';
 import { extractAudio } from '../../media/audio.js';
-import { readFrames } from '../../media/frames.js';
+import { readFaceFrames } from '../../face/face-frames.js';
 import { probeMedia, type MediaInfo } from '../../media/probe.js';
 import type { OperationOptions } from '../../util/progress.js';
 import { melBandStats, type MelBandStats } from './features.js';
@@ -56,12 +56,14 @@ export async function* footageFrames(video: string, options: FootageOptions & { 
   const byIndex = new Map<number, TrackedFace>(track.faces.map((f) => [f.index, f]));
   const canon = new FaceCanonicalizer();
   const excluded = (i: number): boolean => (options.exclude ?? []).some((r) => i >= r.start && i <= r.end);
-  for await (const frame of readFrames(video, { info: options.info, signal, reuseBuffer: true, ffmpegPath: options.ffmpegPath, ffprobePath: options.ffprobePath })) {
+  // The same frames and crops as the pipeline's analysis pass: I420 where the size allows.
+  for await (const frame of readFaceFrames(video, { info: options.info, signal, ffmpegPath: options.ffmpegPath, ffprobePath: options.ffprobePath })) {
     throwIfAborted(signal);
     if (frame.index > track.end) break;
     const face = byIndex.get(frame.index);
     if (!face || excluded(frame.index)) continue;
-    const { crop, transform } = canon.canonicalize(frame, face.landmarks);
+    const transform = canon.transform(face.landmarks);
+    const crop = 'yuv' in frame ? canon.cropYuv(frame, transform, frame.yuv) : canon.crop(frame, transform);
     const canonical = canon.toCanonical(face.landmarks, transform);
     const window = audio.frontend.windows(audio.mel, [frame.timestamp + (options.audioOffset ?? 0)]);
     yield {
