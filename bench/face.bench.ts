@@ -15,7 +15,7 @@
 import os from 'node:os';
 import { join } from 'node:path';
 import { readFrames, type Frame } from '../src/media/index.js';
-import { FaceTracker } from '../src/face/index.js';
+import { FaceTracker, readFaceFrames } from '../src/face/index.js';
 import { FaceCanonicalizer } from '../src/canonical/index.js';
 import { compare, dataDir, median, time, writeResults } from './lib.js';
 
@@ -135,4 +135,17 @@ console.log(
 console.log(`  streaming per-frame face work: median ${extra.perFrameMs.median.toFixed(2)} ms, p90 ${extra.perFrameMs.p90.toFixed(2)} ms`);
 console.log(`    tracker.process median ${extra.trackerProcessMs.median.toFixed(2)} ms (frames with detection: ${detectFrames.length}, median ${extra.detectionFramesMs.median.toFixed(2)} ms)`);
 console.log(`    canonicalize (Procrustes + 256x256 bicubic) median ${extra.canonicalizeMs.median.toFixed(2)} ms`);
-writeResults('face', [c]);
+
+// Tracking input: the decoder's I420 sampled directly (readFaceFrames, what trackFaces and the
+// pipeline use) against RGB24 converted by ffmpeg (readFrames), whole clip, tracker only.
+async function trackWhole(yuv: boolean): Promise<void> {
+  tracker.reset();
+  const frames = yuv ? readFaceFrames(clip) : readFrames(clip, { reuseBuffer: true });
+  for await (const frame of frames) await tracker.process(frame);
+}
+const viaYuv = await time(() => trackWhole(true), 3, 1);
+const viaRgb = await time(() => trackWhole(false), 3, 1);
+const t = compare('tracking input: I420 planes vs RGB24 from ffmpeg', 'decode I420 + track', viaYuv, 'decode RGB24 + track', viaRgb, {
+  units: { count: frames, label: 'frames' },
+});
+writeResults('face', [c, t]);

@@ -26,6 +26,7 @@ export {
   type CachedFaceModel,
 } from './model-cache.js';
 export type { FaceModelRuntimeOptions } from './session.js';
+export { readFaceFrames, type IndexedFaceFrame, type ReadFaceFramesOptions } from './face-frames.js';
 export {
   applyAffine,
   invertAffine,
