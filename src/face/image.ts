@@ -43,6 +43,21 @@ function planesOf(src: FaceImage): Planes {
   return { yuv: yuvCoefficients(src.yuv), uOff, vOff: uOff + cw * (src.height >> 1), cw };
 }
 
+/** Adds pixel (x, y)'s three channel values (R, G, B; or Y, U, V) to `acc`. */
+function accumulate(acc: Float64Array, data: Uint8Array, W: number, P: Planes, x: number, y: number): void {
+  if (P.yuv) {
+    const q = (y >> 1) * P.cw + (x >> 1);
+    acc[0]! += data[y * W + x]!;
+    acc[1]! += data[P.uOff + q]!;
+    acc[2]! += data[P.vOff + q]!;
+  } else {
+    const p = (y * W + x) * 3;
+    acc[0]! += data[p]!;
+    acc[1]! += data[p + 1]!;
+    acc[2]! += data[p + 2]!;
+  }
+}
+
 /**
  * Writes one pixel to the planar tensor as `value * mul + add`, from its three channel sums
  * times `avg` (R, G, B; or Y, U, V, converted and clamped to 0-255).
@@ -156,6 +171,7 @@ export function letterboxAreaResize(
     }
   }
   const rows = new Int32Array(taps);
+  const acc = new Float64Array(3);
   const avg = 1 / (taps * taps);
   for (let oy = oy0; oy < oy1; oy++) {
     for (let t = 0; t < taps; t++) {
@@ -164,27 +180,12 @@ export function letterboxAreaResize(
     }
     let o = offset + oy * size + ox0;
     for (let i = 0; i < nx; i++, o++) {
-      let c0 = 0;
-      let c1 = 0;
-      let c2 = 0;
+      acc[0] = acc[1] = acc[2] = 0;
       for (let ty = 0; ty < taps; ty++) {
         const y = rows[ty]!;
-        for (let tx = 0; tx < taps; tx++) {
-          const x = xs[i * taps + tx]!;
-          if (yuv) {
-            const q = (y >> 1) * P.cw + (x >> 1);
-            c0 += data[y * W + x]!;
-            c1 += data[P.uOff + q]!;
-            c2 += data[P.vOff + q]!;
-          } else {
-            const p = (y * W + x) * 3;
-            c0 += data[p]!;
-            c1 += data[p + 1]!;
-            c2 += data[p + 2]!;
-          }
-        }
+        for (let tx = 0; tx < taps; tx++) accumulate(acc, data, W, P, xs[i * taps + tx]!, y);
       }
-      put(out, o, plane, c0, c1, c2, avg, mul, add, yuv);
+      put(out, o, plane, acc[0]!, acc[1]!, acc[2]!, avg, mul, add, yuv);
     }
   }
   return { scale, padX, padY };
@@ -302,6 +303,7 @@ export function warpSupersampledPlanar(
   const maxX = W - 1;
   const maxY = H - 1;
   const avg = 1 / (n * n);
+  const acc = new Float64Array(3);
   // Sub-sample offsets within one output pixel, in source pixels.
   const du = new Float64Array(n * n);
   const dv = new Float64Array(n * n);
@@ -319,27 +321,13 @@ export function warpSupersampledPlanar(
     let cy = d * 0.5 + e * (v + 0.5) + f;
     let o = offset + v * outW;
     for (let u = 0; u < outW; u++, o++, cx += a, cy += d) {
-      let c0 = 0;
-      let c1 = 0;
-      let c2 = 0;
+      acc[0] = acc[1] = acc[2] = 0;
       for (let t = 0; t < nn; t++) {
-        let x = (cx + du[t]!) | 0;
-        let y = (cy + dv[t]!) | 0;
-        x = x < 0 ? 0 : x > maxX ? maxX : x;
-        y = y < 0 ? 0 : y > maxY ? maxY : y;
-        if (yuv) {
-          const q = (y >> 1) * P.cw + (x >> 1);
-          c0 += data[y * W + x]!;
-          c1 += data[P.uOff + q]!;
-          c2 += data[P.vOff + q]!;
-        } else {
-          const p = (y * W + x) * 3;
-          c0 += data[p]!;
-          c1 += data[p + 1]!;
-          c2 += data[p + 2]!;
-        }
+        const x = (cx + du[t]!) | 0;
+        const y = (cy + dv[t]!) | 0;
+        accumulate(acc, data, W, P, x < 0 ? 0 : x > maxX ? maxX : x, y < 0 ? 0 : y > maxY ? maxY : y);
       }
-      put(out, o, plane, c0, c1, c2, avg, mul, add, yuv);
+      put(out, o, plane, acc[0]!, acc[1]!, acc[2]!, avg, mul, add, yuv);
     }
   }
 }
