@@ -229,7 +229,9 @@ describe('readFrames', () => {
 });
 
 describe('readFrames transports', () => {
-  const socketFiles = (): string[] => readdirSync(tmpdir()).filter((f) => f.startsWith(`avdub-${process.pid}-`) && f.endsWith('.sock'));
+  // Each socket lives in its own private avdub-* folder; none may be left behind.
+  const before = new Set(readdirSync(tmpdir()).filter((f) => f.startsWith('avdub-')));
+  const socketFiles = (): string[] => readdirSync(tmpdir()).filter((f) => f.startsWith('avdub-') && !before.has(f) && existsSync(join(tmpdir(), f, 'frames.sock')));
   const available = ffmpegHasUnixOutput(resolveBinaries().ffmpeg);
 
   it('the socket and the pipe give the same bytes and timestamps, RGB and I420, with a slow consumer', async () => {

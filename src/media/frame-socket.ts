@@ -11,11 +11,10 @@
  * has Unix sockets; elsewhere the reader falls back to stdout.
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { unlink } from 'node:fs';
+import { mkdtempSync, rm, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /**
  * How decoded frames travel from ffmpeg to the reader: `'socket'` (a Unix socket read straight
@@ -40,11 +39,25 @@ export function ffmpegHasUnixOutput(ffmpeg: string): boolean {
   return ok;
 }
 
-/** A fresh socket path, or undefined when the temporary folder's path is too long for one. */
+/**
+ * A fresh socket path inside a new private folder (mode 0700, so no other local user can
+ * connect to ffmpeg before we do), or undefined when no such folder can be made or its path
+ * is too long for a socket: the caller then reads stdout.
+ */
 export function frameSocketPath(): string | undefined {
-  const p = join(tmpdir(), `avdub-${process.pid}-${randomBytes(6).toString('hex')}.sock`);
+  let dir: string;
+  try {
+    dir = mkdtempSync(join(tmpdir(), 'avdub-'));
+  } catch {
+    return undefined;
+  }
+  const p = join(dir, 'frames.sock');
   // sun_path holds 104 (macOS) to 108 (Linux) bytes with the terminating NUL.
-  return Buffer.byteLength(p) <= 100 ? p : undefined;
+  if (Buffer.byteLength(p) > 100) {
+    rmSync(dir, { recursive: true, force: true });
+    return undefined;
+  }
+  return p;
 }
 
 export interface FrameSocketRead {
@@ -86,7 +99,7 @@ export async function connectFrameSocket(path: string, read: FrameSocketRead, ga
   }
 }
 
-/** Removes the socket file (ffmpeg removes it too when it closes; either may be first). */
+/** Removes the socket and its private folder (ffmpeg may have removed the socket already). */
 export function removeFrameSocket(path: string): void {
-  unlink(path, () => {});
+  rm(dirname(path), { recursive: true, force: true }, () => {});
 }
