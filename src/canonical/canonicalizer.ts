@@ -1,5 +1,5 @@
 import { AvdubError, ErrorCode } from '../errors.js';
-import { applyAffine, invertAffine, type Affine, type RgbImage } from '../face/image.js';
+import { applyAffine, invertAffine, type Affine, type FaceImage, type RgbImage } from '../face/image.js';
 import { MESH_POINT_COUNT } from '../face/landmarks.js';
 import { mergeOptions, type DeepPartial } from '../util/options.js';
 import { is } from '../util/validate.js';
@@ -122,10 +122,10 @@ export class FaceCanonicalizer {
     return { data: halfChromaToRgb(planes[0], planes[1], planes[2], n, matrix, rgb), width: n, height: n };
   }
 
-  /** transform + crop in one call. */
-  canonicalize(frame: RgbImage, landmarks: ArrayLike<number>, out?: Uint8Array): CanonicalFace {
+  /** transform + crop in one call, from an RGB24 frame or an I420 one with its matrix (`cropYuv`). */
+  canonicalize(frame: FaceImage, landmarks: ArrayLike<number>, out?: Uint8Array): CanonicalFace {
     const transform = this.transform(landmarks);
-    return { crop: this.crop(frame, transform, out), transform };
+    return { crop: 'yuv' in frame ? this.cropYuv(frame, transform, frame.yuv, out) : this.crop(frame, transform, out), transform };
   }
 
   /** Landmarks in crop pixels (z scaled by the same factor). */

@@ -204,34 +204,34 @@ async function* decodeFrames(
   try {
     if (socketPath) {
       let paused = false;
-      let sock: Socket | undefined;
-      const socket = await connectFrameSocket(
+      let socket: Socket | undefined;
+      const pause = (): void => {
+        paused = true;
+        socket?.pause();
+      };
+      socket = await connectFrameSocket(
         socketPath,
         {
           // libuv reads straight into the frame being filled.
           buffer: () => target().subarray(filled),
           callback: (n) => {
             advance(n);
-            if (ready.length >= QUEUE && !paused) {
-              paused = true;
-              sock?.pause();
-            }
+            if (ready.length >= QUEUE && !paused) pause();
             notify();
           },
         },
         () => childExited || signal?.aborted === true,
       );
-      if (socket) {
-        sock = socket;
-        if (paused) socket.pause();
-        socket.once('end', onEnd);
-        socket.once('close', onEnd);
-        socket.once('error', onError);
+      const s = socket;
+      if (s) {
+        s.once('end', onEnd);
+        s.once('close', onEnd);
+        s.once('error', onError);
         source = {
-          pause: () => ((paused = true), socket.pause()),
-          resume: () => ((paused = false), socket.resume()),
+          pause,
+          resume: () => ((paused = false), s.resume()),
           isPaused: () => paused,
-          destroy: () => socket.destroy(),
+          destroy: () => s.destroy(),
         };
       } else {
         ended = true; // ffmpeg exited before listening: its exit status says why

@@ -150,8 +150,7 @@ export async function analyzeVideo(video: string, o: AnalyzeOptions): Promise<An
         const keepRef = ref !== undefined && frame.index % ref.stride === 0;
         if ((!fit || fit.dropped) && !keepRef) continue;
         const tc = performance.now();
-        const transform = canon.transform(face.landmarks);
-        const crop = 'yuv' in frame ? canon.cropYuv(frame, transform, frame.yuv) : canon.crop(frame, transform);
+        const { crop, transform } = canon.canonicalize(frame, face.landmarks);
         const canonical = canon.toCanonical(face.landmarks, transform);
         const pose = headPose(face.landmarks);
         sec.canonicalize += performance.now() - tc;

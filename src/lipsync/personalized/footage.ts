@@ -62,8 +62,7 @@ export async function* footageFrames(video: string, options: FootageOptions & { 
     if (frame.index > track.end) break;
     const face = byIndex.get(frame.index);
     if (!face || excluded(frame.index)) continue;
-    const transform = canon.transform(face.landmarks);
-    const crop = 'yuv' in frame ? canon.cropYuv(frame, transform, frame.yuv) : canon.crop(frame, transform);
+    const { crop, transform } = canon.canonicalize(frame, face.landmarks);
     const canonical = canon.toCanonical(face.landmarks, transform);
     const window = audio.frontend.windows(audio.mel, [frame.timestamp + (options.audioOffset ?? 0)]);
     yield {
