@@ -229,9 +229,20 @@ describe('readFrames', () => {
 });
 
 describe('readFrames transports', () => {
-  // Each socket lives in its own private avdub-* folder; none may be left behind.
-  const before = new Set(readdirSync(tmpdir()).filter((f) => f.startsWith('avdub-')));
-  const socketFiles = (): string[] => readdirSync(tmpdir()).filter((f) => f.startsWith('avdub-') && !before.has(f) && existsSync(join(tmpdir(), f, 'frames.sock')));
+  // Sockets are made under os.tmpdir(): point it at a folder of this test's own (TMPDIR is read
+  // per call, and other test files decode at the same time), which must be empty at the end.
+  const sockets = P('sockets');
+  let savedTmp: string | undefined;
+  beforeAll(() => {
+    mkdirSync(sockets, { recursive: true });
+    savedTmp = process.env.TMPDIR;
+    process.env.TMPDIR = sockets;
+  });
+  afterAll(() => {
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
+  });
+  const socketFiles = (): string[] => readdirSync(sockets);
   const available = ffmpegHasUnixOutput(resolveBinaries().ffmpeg);
 
   it('the socket and the pipe give the same bytes and timestamps, RGB and I420, with a slow consumer', async () => {
@@ -270,7 +281,6 @@ describe('readFrames transports', () => {
     writeFileSync(bad, 'plain text, not a video');
     const info = await probeMedia(clip);
     await expectCode(collect(readFrames(bad, { transport: 'socket', info: { ...info, path: bad } })), ErrorCode.FFMPEG_FAILED);
-    await new Promise((r) => setTimeout(r, 50));
     expect(socketFiles()).toEqual([]);
   });
 

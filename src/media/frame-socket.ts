@@ -11,7 +11,7 @@
  * has Unix sockets; elsewhere the reader falls back to stdout.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rm, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -99,7 +99,14 @@ export async function connectFrameSocket(path: string, read: FrameSocketRead, ga
   }
 }
 
-/** Removes the socket and its private folder (ffmpeg may have removed the socket already). */
+/**
+ * Removes the socket and its private folder (ffmpeg may have removed the socket already), at
+ * once: nothing is left when the reader returns.
+ */
 export function removeFrameSocket(path: string): void {
-  rm(dirname(path), { recursive: true, force: true }, () => {});
+  try {
+    rmSync(dirname(path), { recursive: true, force: true });
+  } catch {
+    // best effort: a leftover empty folder in the temporary folder
+  }
 }
