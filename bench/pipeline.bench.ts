@@ -55,6 +55,24 @@ function ffmpegBaseline(input: string, out: string): number {
   return (performance.now() - t0) / 1000;
 }
 
+/**
+ * The render pass's architecture without any JS: one ffmpeg decodes to raw I420, a pipe carries
+ * it, a second ffmpeg encodes it with the same settings. Not a target, a floor: what two
+ * processes and a second decode cost before any per-frame work in Node.
+ */
+function ffmpegTwoProcess(input: string, out: string, width: number, height: number, fps: number): number {
+  const { ffmpeg } = resolveBinaries();
+  const q = (x: string): string => `'${x.replace(/'/g, `'\\''`)}'`;
+  const cmd =
+    `${q(ffmpeg)} -hide_banner -nostdin -loglevel error -i ${q(input)} -an -f rawvideo -pix_fmt yuv420p - | ` +
+    `${q(ffmpeg)} -hide_banner -nostdin -loglevel error -f rawvideo -pix_fmt yuv420p -s ${width}x${height} -r ${fps} -i - ` +
+    `-c:v libx264 -preset ${PRESET} -crf ${CRF} -pix_fmt yuv420p -f mp4 -y ${q(out)}`;
+  const t0 = performance.now();
+  const r = spawnSync('bash', ['-o', 'pipefail', '-c', cmd]);
+  if (r.status !== 0) throw new Error(`two-process ffmpeg failed: ${r.stderr}`);
+  return (performance.now() - t0) / 1000;
+}
+
 function child(video: string, audio: string, out: string, cacheDir: string, preset: string): Promise<{ peakRssMiB: number; maxRssMiB: number; frames: number; seconds: number; stages: PipelineReport['stages'] }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
@@ -90,15 +108,17 @@ async function main(): Promise<void> {
     if (!process.env.AVDUB_BENCH_SKIP_TIMING) {
       // Interleaved: baseline, pipeline (cold cache: both passes), baseline, pipeline, ...
       const base: number[] = [];
+      const floor: number[] = [];
       const subject: number[] = [];
       const reports: PipelineReport[] = [];
       for (let i = 0; i < runs; i++) {
         base.push(ffmpegBaseline(VIDEO, join(work, 'baseline.mp4')));
+        floor.push(ffmpegTwoProcess(VIDEO, join(work, 'floor.mp4'), info.video!.displayWidth, info.video!.displayHeight, info.video!.fps));
         const cache = join(work, `cache-${i}`);
         const t0 = performance.now();
         reports.push(await lipsyncOnce(VIDEO, AUDIO, join(work, 'out.mp4'), cache, PRESET));
         subject.push((performance.now() - t0) / 1000);
-        console.log(`  run ${i + 1}: baseline ${base.at(-1)!.toFixed(2)} s, pipeline ${subject.at(-1)!.toFixed(2)} s`);
+        console.log(`  run ${i + 1}: baseline ${base.at(-1)!.toFixed(2)} s, two-process floor ${floor.at(-1)!.toFixed(2)} s, pipeline ${subject.at(-1)!.toFixed(2)} s`);
       }
       // Warm cache: the analysis pass is reused, one decode.
       const t0 = performance.now();
@@ -113,6 +133,7 @@ async function main(): Promise<void> {
           timeRatio: median(subject) / median(base),
           warmCacheSeconds: warm,
           warmTimeRatio: warm / median(base),
+          twoProcessFloor: { runs: floor, median: median(floor), ratio: median(floor) / median(base) },
           encoder: { crf: CRF, preset: PRESET },
           stagesMedianRun: stageTable(mid.stages),
           stagesWarmRun: stageTable(warmReport.stages),
@@ -120,6 +141,7 @@ async function main(): Promise<void> {
         },
       });
       console.log(`  time ratio (pipeline / baseline): ${(median(subject) / median(base)).toFixed(3)}  (warm cache: ${(warm / median(base)).toFixed(3)})`);
+      console.log(`  two-process floor (ffmpeg decode | ffmpeg encode, no JS): median ${median(floor).toFixed(2)} s = ${(median(floor) / median(base)).toFixed(3)}x baseline`);
       console.log('  stages (median run):');
       for (const s of mid.stages) console.log(`    ${s.stage.padEnd(14)} ${s.seconds.toFixed(2).padStart(7)} s${s.detail ? `  ${JSON.stringify(s.detail)}` : ''}`);
       results.push(c);
