@@ -122,10 +122,15 @@ export class FaceCanonicalizer {
     return { data: halfChromaToRgb(planes[0], planes[1], planes[2], n, matrix, rgb), width: n, height: n };
   }
 
-  /** transform + crop in one call, from an RGB24 frame or an I420 one with its matrix (`cropYuv`). */
+  /** The crop of an RGB24 frame (`crop`) or of an I420 one with its matrix (`cropYuv`). */
+  cropFace(frame: FaceImage, transform: CanonicalTransform, out?: Uint8Array): RgbImage {
+    return 'yuv' in frame ? this.cropYuv(frame, transform, frame.yuv, out) : this.crop(frame, transform, out);
+  }
+
+  /** transform + crop in one call (`cropFace`). */
   canonicalize(frame: FaceImage, landmarks: ArrayLike<number>, out?: Uint8Array): CanonicalFace {
     const transform = this.transform(landmarks);
-    return { crop: 'yuv' in frame ? this.cropYuv(frame, transform, frame.yuv, out) : this.crop(frame, transform, out), transform };
+    return { crop: this.cropFace(frame, transform, out), transform };
   }
 
   /** Landmarks in crop pixels (z scaled by the same factor). */

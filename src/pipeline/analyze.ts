@@ -4,10 +4,12 @@
  * keeps reference candidates, so that fitting costs no decode of its own.
  *
  * The main track is only known at the end (it is the largest face with the most frames), so
- * every live track gets its own fit, fed through a queue with canonical crops made from the
- * tracker's raw (unsmoothed) landmarks of that frame; when the pass ends the main track's fit
- * is solved and the others are dropped. A track that has ended and can no longer become the
- * main one stops being fitted at once, so a crowd of short spurious tracks costs little.
+ * every live track gets its own `PersonalizedFitter`, fed frame by frame with the tracker's raw
+ * (unsmoothed) landmarks of that frame; the canonical crop is made only when the fitter's bank
+ * keeps the frame (or a reference candidate is kept), while the frame is still decoded. When
+ * the pass ends the main track's fit is solved and the others are dropped. A track that has
+ * ended and can no longer become the main one stops being fitted at once, so a crowd of short
+ * spurious tracks costs little.
  */
 import { FaceCanonicalizer } from '../canonical/canonicalizer.js';
 import { AvdubError, ErrorCode, throwIfAborted } from '../errors.js';
@@ -17,13 +19,13 @@ import { interocularDistance } from '../face/landmarks.js';
 import type { FfmpegOptions } from '../media/binaries.js';
 import { readFaceFrames } from '../face/face-frames.js';
 import type { MediaInfo } from '../media/probe.js';
+import type { RgbImage } from '../face/image.js';
 import { ReferenceSelector } from '../references/selector.js';
 import { ProgressMeter, type OperationOptions } from '../util/progress.js';
-import { fitPersonalizedModel, type FitFrame, type PersonalizedFitOptions, type PersonalizedLipsyncModel } from '../lipsync/personalized/model.js';
+import { PersonalizedFitter, type PersonalizedFitOptions, type PersonalizedLipsyncModel } from '../lipsync/personalized/model.js';
 import { voicedAt, type AudioContext } from '../lipsync/personalized/footage.js';
 import { summarizeTrackInfos, TrackFaceStore, type MainFace, type ReferenceFrame, type VideoAnalysis } from './analysis.js';
 import { CutDetector } from './plan.js';
-import { AsyncQueue } from './queue.js';
 
 /**
  * The footage audio as the fit reads it: per-band statistics, and per video frame (time t,
@@ -60,14 +62,13 @@ export interface AnalyzeResult {
   /** Frames the fit saw for the main track. */
   fitFrames: number;
   /** Wall time of the decode loop and the final solve; JS time inside the loop by step. */
-  seconds: { decodeAndTrack: number; fitSolve: number; track: number; canonicalize: number; cuts: number; fitWait: number };
+  seconds: { decodeAndTrack: number; fitSolve: number; track: number; canonicalize: number; cuts: number; fit: number };
 }
 
 const MIN_FIT_FRAMES = 20;
 
 interface FitState {
-  queue: AsyncQueue<FitFrame>;
-  promise: Promise<PersonalizedLipsyncModel>;
+  fitter: PersonalizedFitter;
   frames: number;
   lastIndex: number;
   iodSum: number;
@@ -105,94 +106,93 @@ export async function analyzeVideo(video: string, o: AnalyzeOptions): Promise<An
   const fitOptions = o.fit;
   const fitAudio: FitAudio | undefined = fitOptions && toFitAudio(fitOptions.audio);
   let frames = 0;
-  const sec = { track: 0, canonicalize: 0, cuts: 0, fitWait: 0 };
+  const sec = { track: 0, canonicalize: 0, cuts: 0, fit: 0 };
 
-  const stopFit = (s: FitState, reason: string): void => {
-    if (s.dropped) return;
+  // A dropped fit is no longer fed and is never solved.
+  const stopFit = (s: FitState): void => {
     s.dropped = true;
-    s.queue.fail(new AvdubError(ErrorCode.ABORTED, reason));
   };
 
   // The decoder's I420, not RGB (readFaceFrames): half the bytes and no conversion in ffmpeg.
   // The tracker and the cut detector sample the planes, crops come from `cropYuv` (as in the
   // render pass). Nothing keeps a frame past its iteration.
-  try {
-    for await (const frame of readFaceFrames(video, { info, signal, ffmpegPath: o.ffmpegPath, ffprobePath: o.ffprobePath })) {
-      throwIfAborted(signal);
-      frames++;
-      let tm = performance.now();
-      const d = cuts.push(frame);
-      if (cuts.isCut(d)) cutList.push(frame.index);
-      sec.cuts += performance.now() - tm;
-      tm = performance.now();
-      const found = await tracker.process(frame);
-      keep(found.final);
-      sec.track += performance.now() - tm;
-      const t = frame.timestamp - startTime;
-      let window: Float32Array | undefined;
-      let voiced: boolean | undefined;
-      for (const face of found.faces) {
-        const wantFit = fitOptions !== undefined;
-        const wantRef = o.references > 0;
-        if (!wantFit && !wantRef) break;
-        let fit = wantFit ? fits.get(face.trackId) : undefined;
-        if (wantFit && !fit) {
-          const live = [...fits.values()].filter((s) => !s.dropped).length;
-          if (live < o.maxFitTracks) {
-            const queue = new AsyncQueue<FitFrame>();
-            const promise = fitPersonalizedModel(queue, { ...fitOptions.options, audioStats: fitAudio!.stats, signal });
-            promise.catch(() => {}); // settled below
-            fit = { queue, promise, frames: 0, lastIndex: frame.index, iodSum: 0, dropped: false };
-            fits.set(face.trackId, fit);
-          }
-        }
-        const ref = wantRef ? (refs.get(face.trackId) ?? newRef(refs, face.trackId)) : undefined;
-        const keepRef = ref !== undefined && frame.index % ref.stride === 0;
-        if ((!fit || fit.dropped) && !keepRef) continue;
-        const tc = performance.now();
-        const { crop, transform } = canon.canonicalize(frame, face.landmarks);
-        const canonical = canon.toCanonical(face.landmarks, transform);
-        const pose = headPose(face.landmarks);
-        sec.canonicalize += performance.now() - tc;
-        if (fit && !fit.dropped) {
-          window ??= fitAudio!.window(Math.max(0, t));
-          voiced ??= fitAudio!.voiced(t);
-          fit.queue.push({ index: frame.index, crop, canonicalLandmarks: canonical, pose, audio: window, voiced });
-          fit.frames++;
-          fit.lastIndex = frame.index;
-          fit.iodSum += interocularDistance(face.landmarks);
-        }
-        if (keepRef) {
-          ref.items.push({ frame: frame.index, crop: crop.data, canonical, pose });
-          if (ref.items.length > o.references) {
-            // Keep every other candidate: the spacing doubles, memory stays at `references` crops.
-            ref.stride *= 2;
-            ref.items = ref.items.filter((it) => it.frame % ref.stride === 0);
-          }
+  for await (const frame of readFaceFrames(video, { info, signal, ffmpegPath: o.ffmpegPath, ffprobePath: o.ffprobePath })) {
+    throwIfAborted(signal);
+    frames++;
+    let tm = performance.now();
+    const d = cuts.push(frame);
+    if (cuts.isCut(d)) cutList.push(frame.index);
+    sec.cuts += performance.now() - tm;
+    tm = performance.now();
+    const found = await tracker.process(frame);
+    keep(found.final);
+    sec.track += performance.now() - tm;
+    const t = frame.timestamp - startTime;
+    let window: Float32Array | undefined;
+    let voiced: boolean | undefined;
+    for (const face of found.faces) {
+      const wantFit = fitOptions !== undefined;
+      const wantRef = o.references > 0;
+      if (!wantFit && !wantRef) break;
+      let fit = wantFit ? fits.get(face.trackId) : undefined;
+      if (wantFit && !fit) {
+        const live = [...fits.values()].filter((s) => !s.dropped).length;
+        if (live < o.maxFitTracks) {
+          const fitter = new PersonalizedFitter({ ...fitOptions.options, audioStats: fitAudio!.stats, signal });
+          fit = { fitter, frames: 0, lastIndex: frame.index, iodSum: 0, dropped: false };
+          fits.set(face.trackId, fit);
         }
       }
-      // Tracks that ended and cannot win any more stop being fitted.
-      if (fitOptions) {
-        let best = 0;
-        for (const s of fits.values()) if (!s.dropped) best = Math.max(best, s.iodSum);
-        for (const s of fits.values()) {
-          if (s.dropped || frame.index - s.lastIndex <= maxGapFrames) continue;
-          if (s.frames < MIN_FIT_FRAMES) stopFit(s, 'track too short to fit');
-          else if (s.iodSum * 2 < best) stopFit(s, 'not the main track');
+      const ref = wantRef ? (refs.get(face.trackId) ?? newRef(refs, face.trackId)) : undefined;
+      const keepRef = ref !== undefined && frame.index % ref.stride === 0;
+      if ((!fit || fit.dropped) && !keepRef) continue;
+      let tc = performance.now();
+      const transform = canon.transform(face.landmarks);
+      const canonical = canon.toCanonical(face.landmarks, transform);
+      const pose = headPose(face.landmarks);
+      sec.canonicalize += performance.now() - tc;
+      // The crop, made at most once and only when needed: the fit asks for it only if its
+      // bank keeps this frame (on a long video, few do), references when one is kept.
+      let crop: RgbImage | undefined;
+      let cropMs = 0;
+      const cropOnce = (): RgbImage => {
+        if (!crop) {
+          const tk = performance.now();
+          crop = canon.cropFace(frame, transform);
+          cropMs = performance.now() - tk;
+          sec.canonicalize += cropMs;
+        }
+        return crop;
+      };
+      if (fit && !fit.dropped) {
+        window ??= fitAudio!.window(Math.max(0, t));
+        voiced ??= fitAudio!.voiced(t);
+        tc = performance.now();
+        fit.fitter.add({ index: frame.index, crop: cropOnce, canonicalLandmarks: canonical, pose, audio: window, voiced });
+        sec.fit += performance.now() - tc - cropMs;
+        fit.frames++;
+        fit.lastIndex = frame.index;
+        fit.iodSum += interocularDistance(face.landmarks);
+      }
+      if (keepRef) {
+        ref.items.push({ frame: frame.index, crop: cropOnce().data, canonical, pose });
+        if (ref.items.length > o.references) {
+          // Keep every other candidate: the spacing doubles, memory stays at `references` crops.
+          ref.stride *= 2;
+          ref.items = ref.items.filter((it) => it.frame % ref.stride === 0);
         }
       }
-      // Keep the fits from falling behind the decoder (they run in the gaps between awaits).
-      tm = performance.now();
-      for (const s of fits.values()) {
-        while (!s.dropped && s.queue.length > 16) await new Promise<void>((r) => setImmediate(r));
-      }
-      sec.fitWait += performance.now() - tm;
-      meter.tick(frames);
     }
-  } catch (e) {
-    for (const s of fits.values()) stopFit(s, 'analysis failed');
-    await Promise.allSettled([...fits.values()].map((s) => s.promise));
-    throw e;
+    // Tracks that ended and cannot win any more stop being fitted.
+    if (fitOptions) {
+      let best = 0;
+      for (const s of fits.values()) if (!s.dropped) best = Math.max(best, s.iodSum);
+      for (const s of fits.values()) {
+        if (s.dropped || frame.index - s.lastIndex <= maxGapFrames) continue;
+        if (s.frames < MIN_FIT_FRAMES || s.iodSum * 2 < best) stopFit(s);
+      }
+    }
+    meter.tick(frames);
   }
   const decodeAndTrack = (performance.now() - t0) / 1000;
   const result = tracker.finishStream();
@@ -204,7 +204,6 @@ export async function analyzeVideo(video: string, o: AnalyzeOptions): Promise<An
   const mainId = result.mainTrack?.id;
   const main: MainFace[] = mainId !== undefined ? (stores.get(mainId)?.mainFaces() ?? []) : [];
   stores.clear();
-  for (const [id, s] of fits) if (id !== mainId) stopFit(s, 'not the main track');
   const mainFit = mainId !== undefined ? fits.get(mainId) : undefined;
   const t1 = performance.now();
   let model: PersonalizedLipsyncModel | undefined;
@@ -212,15 +211,13 @@ export async function analyzeVideo(video: string, o: AnalyzeOptions): Promise<An
   if (fitOptions && mainId !== undefined) {
     if (!mainFit || mainFit.dropped) fitError = new AvdubError(ErrorCode.NO_FACE, 'The main face track was not fitted (too many faces at once)');
     else {
-      mainFit.queue.close();
       try {
-        model = await mainFit.promise;
+        model = mainFit.fitter.finish();
       } catch (e) {
         fitError = e;
       }
     }
   }
-  await Promise.allSettled([...fits.values()].map((s) => s.promise));
   throwIfAborted(signal);
 
   let references: ReferenceFrame[] = [];
@@ -255,7 +252,7 @@ export async function analyzeVideo(video: string, o: AnalyzeOptions): Promise<An
       track: sec.track / 1000,
       canonicalize: sec.canonicalize / 1000,
       cuts: sec.cuts / 1000,
-      fitWait: sec.fitWait / 1000,
+      fit: sec.fit / 1000,
     },
   };
 }

@@ -25,8 +25,12 @@ export class CoverageBank<T> {
     return this.entries.length;
   }
 
-  /** Adds an entry; if over capacity, evicts the most redundant one (possibly the new one). */
-  add(entry: BankEntry<T>): void {
+  /**
+   * Adds an entry; if over capacity, evicts the most redundant one (possibly the new one).
+   * Returns whether the new entry stayed (its payload may then be filled in: the bank never
+   * reads payloads).
+   */
+  add(entry: BankEntry<T>): boolean {
     const i = this.entries.length;
     this.entries.push(entry);
     this.nnDist.push(Infinity);
@@ -42,22 +46,25 @@ export class CoverageBank<T> {
         this.nnIndex[j] = i;
       }
     }
-    if (this.entries.length > this.capacity) this.evict();
+    if (this.entries.length > this.capacity) return this.evict() !== entry;
+    return true;
   }
 
-  private evict(): void {
+  /** Removes the most redundant entry and returns it. */
+  private evict(): BankEntry<T> {
     // Of the closest pair, drop the member whose second-nearest is also close (ties: the later).
     let victim = 0;
     for (let j = 1; j < this.entries.length; j++) if (this.nnDist[j]! < this.nnDist[victim]!) victim = j;
     const partner = this.nnIndex[victim]!;
     if (partner >= 0 && this.secondNearest(partner, victim) < this.secondNearest(victim, partner)) victim = partner;
-    this.entries.splice(victim, 1);
+    const [gone] = this.entries.splice(victim, 1);
     this.nnDist.splice(victim, 1);
     this.nnIndex.splice(victim, 1);
     for (let j = 0; j < this.entries.length; j++) {
       if (this.nnIndex[j]! > victim) this.nnIndex[j] = this.nnIndex[j]! - 1;
       else if (this.nnIndex[j] === victim) this.recompute(j);
     }
+    return gone!;
   }
 
   private secondNearest(i: number, exclude: number): number {

@@ -1,10 +1,12 @@
 export {
   fitPersonalizedModel,
+  PersonalizedFitter,
   PersonalizedLipsyncModel,
   saveSpeakerProfile,
   loadSpeakerProfile,
   defaultPersonalizedGenerateSettings,
   type FitFrame,
+  type LazyFitFrame,
   type PersonalizedFitOptions,
   type PersonalizedGenerateSettings,
   type PersonalizedStrategy,

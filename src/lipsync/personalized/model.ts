@@ -222,129 +222,186 @@ export interface SpeakerProfile {
 }
 
 /** Fits the personalized model on the speaker's tracked frames (streamed; bounded memory). */
-export async function fitPersonalizedModel(
-  frames: AsyncIterable<FitFrame> | Iterable<FitFrame>,
-  options: PersonalizedFitOptions,
-): Promise<PersonalizedLipsyncModel> {
-  const t0 = performance.now();
-  const bankSize = options.bankSize ?? 200;
-  is.integer('bankSize', bankSize, 2, 100000);
-  const poseW = options.bankPoseWeight ?? 1;
-  const candidates = options.layouts?.length ? options.layouts : options.layout ? [options.layout] : DEFAULT_AUDIO_LAYOUTS;
-  const shapeDim = mouthShape(new Float64Array(468 * 3)).length;
-  const ridges = candidates.map((l) => new RidgeAccumulator(audioFeatureSize(l), shapeDim, 5, 50, { outputOuter: true }));
-  const feats = candidates.map((l) => new Float64Array(audioFeatureSize(l)));
-  const moments = new MomentAccumulator(shapeDim);
-  const bank = new CoverageBank<{ crop: Uint8Array; shape: Float64Array; pose: HeadPose; anchor: [number, number] }>(bankSize);
+/** A fit frame whose crop is made on demand: only frames the bank keeps are cropped. */
+export type LazyFitFrame = Omit<FitFrame, 'crop'> & { crop: () => CanonicalCrop };
+
+type BankPayload = { crop: Uint8Array; shape: Float64Array; pose: HeadPose; anchor: [number, number] };
+
+/**
+ * The personalized fit, one frame at a time (push): streamed statistics for the PCA and the
+ * ridge candidates, the coverage bank, the rest shape. `fitPersonalizedModel` runs it over an
+ * iterable; the pipeline's analysis pass feeds it frames as it decodes them, with lazy crops,
+ * so that frames the bank turns away are never cropped (on a long video, nearly all of them).
+ */
+export class PersonalizedFitter {
+  private readonly t0 = performance.now();
+  private readonly poseW: number;
+  private readonly candidates: readonly AudioFeatureLayout[];
+  private readonly shapeDim: number;
+  private readonly ridges: RidgeAccumulator[];
+  private readonly feats: Float64Array[];
+  private readonly moments: MomentAccumulator;
+  private readonly bank: CoverageBank<BankPayload>;
   // Rest shape: the most closed mouths among silent frames (a bounded reservoir of candidates).
-  const rest: { opening: number; shape: Float64Array }[] = [];
-  const anyClosed: { opening: number; shape: Float64Array }[] = [];
-  const keepClosest = (list: typeof rest, item: (typeof rest)[number], cap = 64): void => {
-    list.push(item);
-    if (list.length > cap * 2) {
-      list.sort((a, b) => a.opening - b.opening);
-      list.length = cap;
-    }
-  };
-  const meter = new ProgressMeter('fit', undefined, options.onProgress);
-  let n = 0;
-  let voiced = 0;
-  let cropSize = 0;
-  for await (const f of frames) {
-    throwIfAborted(options.signal);
+  private readonly rest: { opening: number; shape: Float64Array }[] = [];
+  private readonly anyClosed: { opening: number; shape: Float64Array }[] = [];
+  private readonly meter: ProgressMeter;
+  private n = 0;
+  private voiced = 0;
+  private cropSize = 0;
+
+  constructor(private readonly options: PersonalizedFitOptions) {
+    const bankSize = options.bankSize ?? 200;
+    is.integer('bankSize', bankSize, 2, 100000);
+    this.poseW = options.bankPoseWeight ?? 1;
+    this.candidates = options.layouts?.length ? options.layouts : options.layout ? [options.layout] : DEFAULT_AUDIO_LAYOUTS;
+    this.shapeDim = mouthShape(new Float64Array(468 * 3)).length;
+    this.ridges = this.candidates.map((l) => new RidgeAccumulator(audioFeatureSize(l), this.shapeDim, 5, 50, { outputOuter: true }));
+    this.feats = this.candidates.map((l) => new Float64Array(audioFeatureSize(l)));
+    this.moments = new MomentAccumulator(this.shapeDim);
+    this.bank = new CoverageBank<BankPayload>(bankSize);
+    this.meter = new ProgressMeter('fit', undefined, options.onProgress);
+  }
+
+  /** Frames added so far. */
+  get frames(): number {
+    return this.n;
+  }
+
+  /**
+   * Adds one frame. A lazy crop (`LazyFitFrame`) is made during this call, and only if the bank
+   * keeps the frame; a given crop is copied into the bank when kept.
+   */
+  add(f: FitFrame | LazyFitFrame): void {
+    const { candidates, shapeDim, poseW } = this;
     for (const layout of candidates) {
       if (f.audio.length !== layout.melBands * layout.windowFrames) {
         throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `Expected ${layout.melBands}x${layout.windowFrames} paper audio windows but received ${f.audio.length} values`);
       }
     }
-    cropSize ||= f.crop.width;
     const shape = mouthShape(f.canonicalLandmarks);
     const anchor = mouthAnchor(f.canonicalLandmarks);
     candidates.forEach((layout, li) => {
-      audioFeature(f.audio, options.audioStats, layout, feats[li]!);
-      ridges[li]!.add(f.index, feats[li]!, shape);
+      audioFeature(f.audio, this.options.audioStats, layout, this.feats[li]!);
+      this.ridges[li]!.add(f.index, this.feats[li]!, shape);
     });
-    moments.add(shape);
+    this.moments.add(shape);
     const opening = shapeOpening(shape);
-    if (f.voiced === false) keepClosest(rest, { opening, shape });
-    keepClosest(anyClosed, { opening, shape });
-    if (f.voiced) voiced++;
+    if (f.voiced === false) keepClosest(this.rest, { opening, shape });
+    keepClosest(this.anyClosed, { opening, shape });
+    if (f.voiced) this.voiced++;
     const feature = new Float64Array(shapeDim + 3);
     feature.set(shape);
     feature[shapeDim] = f.pose.yaw * poseW;
     feature[shapeDim + 1] = f.pose.pitch * poseW;
     feature[shapeDim + 2] = f.pose.roll * poseW;
-    bank.add({ frame: f.index, feature, payload: { crop: Uint8Array.from(f.crop.data), shape, pose: { ...f.pose }, anchor } });
-    n++;
-    meter.tick(n);
+    const payload: BankPayload = { crop: EMPTY, shape, pose: { ...f.pose }, anchor };
+    if (this.bank.add({ frame: f.index, feature, payload })) {
+      const crop = typeof f.crop === 'function' ? f.crop() : f.crop;
+      this.cropSize ||= crop.width;
+      // A lazy crop is made for the bank alone; a given one may be the caller's buffer.
+      payload.crop = typeof f.crop === 'function' ? crop.data : Uint8Array.from(crop.data);
+    }
+    this.n++;
+    this.meter.tick(this.n);
   }
-  if (n < 20) {
-    throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `Too little footage to fit the personalized model: ${n} tracked frames (need at least 20)`);
-  }
-  const pca = pcaFromMoments(moments, options.pcaVariance ?? 0.97, options.pcaMaxComponents ?? 8);
-  const k = pca.k;
-  // Every candidate pooling is solved on the PCA code it will predict (exact statistics,
-  // projected: the CV measures the error on what generate uses, at k outputs instead of the
-  // landmarks' m); the lowest cross-validated error wins.
-  let chosen = 0;
-  const solved = ridges.map((r) => r.projectOutputs(pca.components, pca.mean, k).solve(options.lambdas));
-  solved.forEach((r, li) => {
-    if (r.cvError < solved[chosen]!.cvError) chosen = li;
-  });
-  const layout = candidates[chosen]!;
-  const ridge = ridges[chosen]!;
-  const fitted = solved[chosen]!;
-  const d = fitted.d;
-  // code = x W + b, W (d x k).
-  const W = Float64Array.from(fitted.W);
-  const b = Float64Array.from(fitted.b);
-  // Ridge shrinks predictions toward the mean code; the crop choice then follows pose and
-  // continuity instead of the audio. Where cross-validation shows skill, rescale each component
-  // so the predicted codes have the training codes' variance (Var(x·w) = wᵀ Σx w, exact from
-  // the sufficient statistics). Without skill, leave them shrunk: louder noise helps no one.
-  const deshrink = new Float64Array(k).fill(1);
-  if (fitted.cvError < 0.98 * fitted.baselineError) {
-    const cov = ridge.featureCovariance();
-    for (let c = 0; c < k; c++) {
-      let v = 0;
-      for (let i = 0; i < d; i++) {
-        const wi = W[i * k + c]!;
-        if (wi === 0) continue;
-        for (let j = 0; j < d; j++) v += wi * cov[i * d + j]! * W[j * k + c]!;
+
+  /** Solves the PCA, the ridge candidates and the rest shape; the fitted model. */
+  finish(): PersonalizedLipsyncModel {
+    const { options, candidates, ridges, bank, shapeDim, n } = this;
+    if (n < 20) {
+      throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `Too little footage to fit the personalized model: ${n} tracked frames (need at least 20)`);
+    }
+    const pca = pcaFromMoments(this.moments, options.pcaVariance ?? 0.97, options.pcaMaxComponents ?? 8);
+    const k = pca.k;
+    // Every candidate pooling is solved on the PCA code it will predict (exact statistics,
+    // projected: the CV measures the error on what generate uses, at k outputs instead of the
+    // landmarks' m); the lowest cross-validated error wins.
+    let chosen = 0;
+    const solved = ridges.map((r) => r.projectOutputs(pca.components, pca.mean, k).solve(options.lambdas));
+    solved.forEach((r, li) => {
+      if (r.cvError < solved[chosen]!.cvError) chosen = li;
+    });
+    const layout = candidates[chosen]!;
+    const ridge = ridges[chosen]!;
+    const fitted = solved[chosen]!;
+    const d = fitted.d;
+    // code = x W + b, W (d x k).
+    const W = Float64Array.from(fitted.W);
+    const b = Float64Array.from(fitted.b);
+    // Ridge shrinks predictions toward the mean code; the crop choice then follows pose and
+    // continuity instead of the audio. Where cross-validation shows skill, rescale each component
+    // so the predicted codes have the training codes' variance (Var(x·w) = wᵀ Σx w, exact from
+    // the sufficient statistics). Without skill, leave them shrunk: louder noise helps no one.
+    const deshrink = new Float64Array(k).fill(1);
+    if (fitted.cvError < 0.98 * fitted.baselineError) {
+      const cov = ridge.featureCovariance();
+      for (let c = 0; c < k; c++) {
+        let v = 0;
+        for (let i = 0; i < d; i++) {
+          const wi = W[i * k + c]!;
+          if (wi === 0) continue;
+          for (let j = 0; j < d; j++) v += wi * cov[i * d + j]! * W[j * k + c]!;
+        }
+        deshrink[c] = v > 1e-12 ? Math.min(4, Math.sqrt(pca.variances[c]! / v)) ** (options.deshrinkPower ?? 1) : 1;
       }
-      deshrink[c] = v > 1e-12 ? Math.min(4, Math.sqrt(pca.variances[c]! / v)) ** (options.deshrinkPower ?? 1) : 1;
+      // Keep the mean prediction where it was: code = (x W + b - m) s + m with m = mean code (0).
+      for (let c = 0; c < k; c++) {
+        for (let i = 0; i < d; i++) W[i * k + c] = W[i * k + c]! * deshrink[c]!;
+        b[c] = b[c]! * deshrink[c]!;
+      }
     }
-    // Keep the mean prediction where it was: code = (x W + b - m) s + m with m = mean code (0).
-    for (let c = 0; c < k; c++) {
-      for (let i = 0; i < d; i++) W[i * k + c] = W[i * k + c]! * deshrink[c]!;
-      b[c] = b[c]! * deshrink[c]!;
-    }
+    const restPool = (this.rest.length >= 5 ? this.rest : this.anyClosed).sort((x, y) => x.opening - y.opening);
+    const restN = Math.max(1, Math.ceil(restPool.length / 4));
+    const restShape = new Float64Array(shapeDim);
+    for (let i = 0; i < restN; i++) for (let j = 0; j < shapeDim; j++) restShape[j] = restShape[j]! + restPool[i]!.shape[j]! / restN;
+    const entries = bank.entries.slice().sort((x, y) => x.frame - y.frame);
+    const profile: SpeakerProfile = {
+      format: 'avdub-speaker-profile',
+      version: 1,
+      name: options.name ?? 'personalized',
+      layout,
+      pca: {
+        dim: pca.dim,
+        k,
+        mean: Array.from(pca.mean),
+        components: Array.from(pca.components),
+        variances: Array.from(pca.variances),
+        explained: pca.explained,
+      },
+      regressor: { d, k, W: Array.from(W), b: Array.from(b), lambda: fitted.lambda, cvError: fitted.cvError, baselineError: fitted.baselineError, deshrink: Array.from(deshrink) },
+      restCode: Array.from(pcaEncode(pca, restShape)),
+      bank: entries.map((e) => ({ frame: e.frame, code: Array.from(pcaEncode(pca, e.payload.shape)), pose: e.payload.pose, anchor: e.payload.anchor })),
+      cropSize: this.cropSize,
+      fit: { frames: n, voicedFrames: this.voiced, seconds: (performance.now() - this.t0) / 1000 },
+    };
+    return new PersonalizedLipsyncModel(profile, entries.map((e) => e.payload.crop));
   }
-  const restPool = (rest.length >= 5 ? rest : anyClosed).sort((x, y) => x.opening - y.opening);
-  const restN = Math.max(1, Math.ceil(restPool.length / 4));
-  const restShape = new Float64Array(shapeDim);
-  for (let i = 0; i < restN; i++) for (let j = 0; j < shapeDim; j++) restShape[j] = restShape[j]! + restPool[i]!.shape[j]! / restN;
-  const entries = bank.entries.slice().sort((x, y) => x.frame - y.frame);
-  const profile: SpeakerProfile = {
-    format: 'avdub-speaker-profile',
-    version: 1,
-    name: options.name ?? 'personalized',
-    layout,
-    pca: {
-      dim: pca.dim,
-      k,
-      mean: Array.from(pca.mean),
-      components: Array.from(pca.components),
-      variances: Array.from(pca.variances),
-      explained: pca.explained,
-    },
-    regressor: { d, k, W: Array.from(W), b: Array.from(b), lambda: fitted.lambda, cvError: fitted.cvError, baselineError: fitted.baselineError, deshrink: Array.from(deshrink) },
-    restCode: Array.from(pcaEncode(pca, restShape)),
-    bank: entries.map((e) => ({ frame: e.frame, code: Array.from(pcaEncode(pca, e.payload.shape)), pose: e.payload.pose, anchor: e.payload.anchor })),
-    cropSize,
-    fit: { frames: n, voicedFrames: voiced, seconds: (performance.now() - t0) / 1000 },
-  };
-  return new PersonalizedLipsyncModel(profile, entries.map((e) => e.payload.crop));
+}
+
+const EMPTY = new Uint8Array(0);
+
+function keepClosest(list: { opening: number; shape: Float64Array }[], item: { opening: number; shape: Float64Array }, cap = 64): void {
+  list.push(item);
+  if (list.length > cap * 2) {
+    list.sort((a, b) => a.opening - b.opening);
+    list.length = cap;
+  }
+}
+
+/**
+ * Fits the personalized model on streamed frames of the speaker (see `PersonalizedFitter`).
+ */
+export async function fitPersonalizedModel(
+  frames: AsyncIterable<FitFrame> | Iterable<FitFrame>,
+  options: PersonalizedFitOptions,
+): Promise<PersonalizedLipsyncModel> {
+  const fitter = new PersonalizedFitter(options);
+  for await (const f of frames) {
+    throwIfAborted(options.signal);
+    fitter.add(f);
+  }
+  return fitter.finish();
 }
 
 /** How `generate` chooses crops: the fitted model, or a baseline for evaluation. */
