@@ -6,6 +6,7 @@ import { MESH_POINT_COUNT } from '../../src/face/landmarks.js';
 import {
   MOUTH_SHAPE_POINTS,
   fitPersonalizedModel,
+  PersonalizedFitter,
   loadSpeakerProfile,
   saveSpeakerProfile,
   type FitFrame,
@@ -185,6 +186,26 @@ describe('personalized LipsyncModel (synthetic speaker)', () => {
     const model = await fitPersonalizedModel(footage(1500), { audioStats: stats, bankSize: 50 });
     expect(model.crops.length).toBe(50);
     expect(model.profile.fit.frames).toBe(1500);
+  });
+
+  it('PersonalizedFitter with lazy crops: only frames the bank keeps are cropped, and the model equals the eager fit', async () => {
+    const eager = await fitPersonalizedModel(footage(600), { audioStats: stats, bankSize: 40 });
+    const fitter = new PersonalizedFitter({ audioStats: stats, bankSize: 40 });
+    const cropped: number[] = [];
+    for (const f of footage(600)) {
+      const { crop, ...rest } = f;
+      fitter.add({ ...rest, crop: () => (cropped.push(f.index), crop) });
+    }
+    expect(fitter.frames).toBe(600);
+    const lazy = fitter.finish();
+    // Each kept frame was cropped once, when it entered the bank; most of 600 never were.
+    expect(new Set(cropped).size).toBe(cropped.length);
+    expect(cropped.length).toBeLessThan(600);
+    expect(lazy.profile.bank.map((b) => b.frame).every((i) => cropped.includes(i))).toBe(true);
+    const { seconds: _a, ...fitA } = lazy.profile.fit;
+    const { seconds: _b, ...fitB } = eager.profile.fit;
+    expect({ ...lazy.profile, fit: fitA }).toEqual({ ...eager.profile, fit: fitB });
+    lazy.crops.forEach((c, i) => expect(Buffer.from(c).equals(Buffer.from(eager.crops[i]!))).toBe(true));
   });
 
   it('rejects too little footage and wrong windows; abort stops generation', async () => {
