@@ -1,11 +1,12 @@
 /** `avdub lipsync` and `avdub dub`: exit codes, --json reports, and resuming after kill -9. */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { ProgressBar } from '../src/cli/pipeline-commands.js';
 import { liveChildProcessCount } from '../src/media/process.js';
+import { tempDirPrefix } from '../src/util/temp.js';
 import { audioPath, hasTestData, videoPath } from './helpers/data.js';
 import { makeClip, tempDir } from './helpers/media.js';
 
@@ -98,7 +99,10 @@ describe.skipIf(!hasTestData)('avdub lipsync / dub on a real clip', () => {
     const args = ['lipsync', videoPath('mimictalk_oldcommit_May_5s.mp4'), '--audio', audioPath('mimictalk_oldcommit_Obama_5s.wav'), '-o', out, '--preset', 'ultrafast', '--cache-dir', cacheB];
     const script = join(tmp.dir, 'cli.ts');
     writeFileSync(script, `import { main } from ${JSON.stringify(resolve('src/cli/main.ts'))};\nprocess.exitCode = await main(process.argv.slice(2));\n`);
-    const child = spawn(process.execPath, [resolve('node_modules/vite-node/vite-node.mjs'), script, ...args], { stdio: 'ignore' });
+    // Its temporary folders land in a TMPDIR of this test's own, to see what the kill leaves.
+    const childTmp = join(tmp.dir, 'tmp-killed');
+    mkdirSync(childTmp);
+    const child = spawn(process.execPath, [resolve('node_modules/vite-node/vite-node.mjs'), script, ...args], { stdio: 'ignore', env: { ...process.env, TMPDIR: childTmp } });
     const analysisDir = join(cacheB, 'pipeline', 'analysis');
     const deadline = Date.now() + 90_000;
     // Kill it as soon as the analysis pass is cached, i.e. during the render pass.
@@ -109,7 +113,20 @@ describe.skipIf(!hasTestData)('avdub lipsync / dub on a real clip', () => {
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     expect(existsSync(out)).toBe(false);
-    const resumed = await run([...args, '--json']);
+    // A killed process cannot clean up: its run folder (and the frame socket's) stay behind...
+    expect(readdirSync(childTmp).some((f) => f.startsWith(tempDirPrefix('run', child.pid)))).toBe(true);
+    const savedTmp = process.env.TMPDIR;
+    process.env.TMPDIR = childTmp;
+    let resumed: Awaited<ReturnType<typeof run>>;
+    try {
+      resumed = await run([...args, '--json']);
+    } finally {
+      if (savedTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = savedTmp;
+    }
+    // ...and the next run removes them (its own are gone too when it ends; other tools may
+    // leave files of their own there).
+    expect(readdirSync(childTmp).filter((f) => f.startsWith('avdub-'))).toEqual([]);
     expect(resumed.code).toBe(0);
     expect(JSON.parse(resumed.out).passes).toEqual({ decodes: 1, analysisCached: true });
     expect(readFileSync(out).equals(readFileSync(reference))).toBe(true);

@@ -11,10 +11,10 @@
  * has Unix sockets; elsewhere the reader falls back to stdout.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { makeTempDir } from '../util/temp.js';
 
 /**
  * How decoded frames travel from ffmpeg to the reader: `'socket'` (a Unix socket read straight
@@ -47,7 +47,7 @@ export function ffmpegHasUnixOutput(ffmpeg: string): boolean {
 export function frameSocketPath(): string | undefined {
   let dir: string;
   try {
-    dir = mkdtempSync(join(tmpdir(), 'avdub-'));
+    dir = makeTempDir('sock');
   } catch {
     return undefined;
   }

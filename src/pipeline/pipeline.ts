@@ -10,8 +10,7 @@
  * them back and encodes (render-pass.ts). Pass 1's results are cached, so a re-run decodes once.
  * See docs/pipeline.md.
  */
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { decodeToWav, StreamingAudio } from '../audio/stream.js';
 import type { TimingAlignerOptions } from '../audio/timing.js';
@@ -42,6 +41,7 @@ import { checkInputFile } from '../media/probe.js';
 import { mergeOptions, type DeepPartial } from '../util/options.js';
 import type { ProgressEvent } from '../util/progress.js';
 import { is } from '../util/validate.js';
+import { makeTempDir, sweepStaleTempDirs } from '../util/temp.js';
 import { VERSION } from '../version.js';
 import { KEPT_LANDMARKS, decodeAnalysis, encodeAnalysis, type VideoAnalysis } from './analysis.js';
 import { analyzeVideo } from './analyze.js';
@@ -413,7 +413,9 @@ export class DubPipeline {
     const cache = await StageCache.open(this.options.cacheDir);
     await cache.sweep();
     await removeStalePartials(output);
-    const tempDir = await mkdtemp(join(tmpdir(), 'avdub-'));
+    // Folders left by runs that were killed (kill -9 cannot clean up) go first.
+    sweepStaleTempDirs();
+    const tempDir = makeTempDir('run');
     let closeFootage: (() => void) | undefined;
     try {
       const videoIdentity = await fileIdentity(info.path);
