@@ -284,6 +284,19 @@ describe('readFrames transports', () => {
     expect(socketFiles()).toEqual([]);
   });
 
+  it("'auto' falls back to stdout when ffmpeg cannot make the socket; 'socket' fails", async () => {
+    // An ffmpeg that refuses any unix: output, as a sandboxed or stripped build might.
+    const real = resolveBinaries().ffmpeg;
+    const wrapper = P('ffmpeg-no-socket.sh');
+    writeFileSync(wrapper, `#!/bin/sh\ncase "$*" in *unix:*) echo "unix socket: permission denied" >&2; exit 1;; esac\nexec ${JSON.stringify(real)} "$@"\n`, { mode: 0o755 });
+    const viaPipe = await collect(readFrames(clip, { transport: 'pipe' }));
+    const auto = await collect(readFrames(clip, { ffmpegPath: wrapper }));
+    expect(auto.length).toBe(viaPipe.length);
+    auto.forEach((f, i) => expect(Buffer.from(f.data).equals(Buffer.from(viaPipe[i]!.data))).toBe(true));
+    await expectCode(collect(readFrames(clip, { ffmpegPath: wrapper, transport: 'socket' })), ErrorCode.FFMPEG_FAILED);
+    expect(socketFiles()).toEqual([]);
+  });
+
   it('rejects an unknown transport', async () => {
     await expectCode(collect(readFrames(clip, { transport: 'carrier-pigeon' as never })), ErrorCode.INVALID_ARGUMENT);
   });

@@ -199,6 +199,7 @@ async function* decodeFrames(
     ended = true;
     notify();
   };
+  let listenFailed = false;
   // The byte source: pause/resume for backpressure, destroy on early exit.
   let source: { pause(): void; resume(): void; isPaused(): boolean; destroy(): void };
   try {
@@ -235,6 +236,7 @@ async function* decodeFrames(
         };
       } else {
         ended = true; // ffmpeg exited before listening: its exit status says why
+        listenFailed = true;
         source = { pause() {}, resume() {}, isPaused: () => false, destroy() {} };
       }
     } else {
@@ -263,6 +265,14 @@ async function* decodeFrames(
     if (socketPath) removeFrameSocket(socketPath);
     if (signal?.aborted) throw abortError(signal);
     throw new AvdubError(ErrorCode.FFMPEG_FAILED, `Could not read frames from ffmpeg: ${(e as Error).message}`, { cause: e });
+  }
+  if (socketPath && listenFailed && transport === 'auto' && !signal?.aborted) {
+    // ffmpeg exited without ever listening (a build or sandbox that cannot make the socket):
+    // read over stdout instead. A bad input fails there the same way, with its own message.
+    await child.exited;
+    removeFrameSocket(socketPath);
+    yield* decodeFrames(path, { ...options, info, transport: 'pipe' }, pixelFormat);
+    return;
   }
 
   let index = 0;
