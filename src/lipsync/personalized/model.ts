@@ -521,6 +521,23 @@ export class PersonalizedLipsyncModel implements LipsyncModel {
     const mouth = mouthMask(size);
     const rectPoly = mouthPolygon(mouth, size);
     const blend = featheredPolygonMask(rectPoly, size, size, s.featherSigma);
+    // Where the blend weight is 1 the output is the chosen crop's pixel exactly: those runs are
+    // copied row by row; only the feathered border (0 < weight < 1) is blended per pixel.
+    const fullRuns: number[] = []; // [start, end) pixel indices
+    const partial: number[] = [];
+    for (let y = 0; y < size; y++) {
+      let runStart = -1;
+      for (let x = 0; x <= size; x++) {
+        const a = x < size ? blend[y * size + x]! : 0;
+        if (a >= 1) {
+          if (runStart < 0) runStart = y * size + x;
+          continue;
+        }
+        if (runStart >= 0) fullRuns.push(runStart, y * size + x);
+        runStart = -1;
+        if (x < size && a > 0) partial.push(y * size + x);
+      }
+    }
     const meter = new ProgressMeter('lipsync', input.frameCount, options.onProgress);
     const stats = input.audioStats;
     const running = new RunningBandStats(this.audio.melBands);
@@ -675,6 +692,17 @@ export class PersonalizedLipsyncModel implements LipsyncModel {
       // 'shift': whole pixels (no resampling, so no softening): out(x, y) takes src(x - dx, y - dy).
       const dx = offset && !anchorWarp ? Math.round(offset[0]) : 0;
       const dy = offset && !anchorWarp ? Math.round(offset[1]) : 0;
+      if (dx === 0 && dy === 0) {
+        for (let r = 0; r < fullRuns.length; r += 2) out.set(src.subarray(3 * fullRuns[r]!, 3 * fullRuns[r + 1]!), 3 * fullRuns[r]!);
+        for (const px of partial) {
+          const a = blend[px]!;
+          for (let c = 0; c < 3; c++) {
+            const o = 3 * px + c;
+            out[o] = Math.round(out[o]! + a * (src[o]! - out[o]!));
+          }
+        }
+        return { index, crop: { data: out, width: size, height: size } };
+      }
       for (let y = 0; y < size; y++) {
         const sy = Math.max(0, Math.min(size - 1, y - dy));
         for (let x = 0; x < size; x++) {
