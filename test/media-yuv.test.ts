@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaceCanonicalizer } from '../src/canonical/canonicalizer.js';
 import { AvdubError, ErrorCode } from '../src/errors.js';
-import type { Affine, RgbImage } from '../src/face/image.js';
+import type { Affine, FaceImage, RgbImage } from '../src/face/image.js';
+import { readFaceFrames } from '../src/face/face-frames.js';
 import { readFrames, readYuvFrames } from '../src/media/frames.js';
 import { liveChildProcessCount } from '../src/media/process.js';
 import { probeMedia } from '../src/media/probe.js';
@@ -100,6 +101,41 @@ describe('readYuvFrames', () => {
     expect(liveChildProcessCount()).toBe(0);
   });
 });
+
+describe('readFaceFrames', () => {
+  it('yields I420 with the stream\'s matrix for even sizes, RGB for odd ones, and the same pixels either way', async () => {
+    const even = await collectFaces(clip);
+    expect(even).toHaveLength(25);
+    expect('yuv' in even[0]! && even[0].yuv.name).toBe(yuvMatrixFor((await probeMedia(clip)).video!).name);
+    const odd = join(tmp.dir, 'odd.mkv');
+    ffmpeg(['-f', 'lavfi', '-i', 'testsrc=size=161x121:rate=25:duration=0.4', '-c:v', 'ffv1', '-pix_fmt', 'yuv444p', odd]);
+    const frames = await collectFaces(odd);
+    expect(frames).toHaveLength(10);
+    expect('yuv' in frames[0]!).toBe(false);
+    expect(frames[0]!.data.length).toBe(161 * 121 * 3);
+    // The I420 frames convert to what readFrames gives, within the usual few levels.
+    const rgb = (await collectRgb(clip))[3]!;
+    const f = even[3]!;
+    if (!('yuv' in f)) throw new Error('expected I420');
+    const d = meanAbsDiff(yuvToRgb(f, f.yuv), rgb);
+    expect(d.mean).toBeLessThan(1.5);
+    expect(d.max).toBeLessThanOrEqual(3);
+    expect(liveChildProcessCount()).toBe(0);
+  });
+});
+
+async function collectFaces(path: string): Promise<(FaceImage & { index: number })[]> {
+  const out: (FaceImage & { index: number })[] = [];
+  // Copied: a frame's buffer is valid until the next iteration.
+  for await (const f of readFaceFrames(path)) out.push({ ...f, data: Uint8Array.from(f.data) });
+  return out;
+}
+
+async function collectRgb(path: string): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = [];
+  for await (const f of readFrames(path)) out.push(f.data);
+  return out;
+}
 
 describe('VideoWriter with I420 input', () => {
   it('encodes the samples as given (lossless at crf 0) and tags the colour as told', async () => {
