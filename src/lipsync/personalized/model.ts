@@ -221,7 +221,6 @@ export interface SpeakerProfile {
   fit: { frames: number; voicedFrames: number; seconds: number };
 }
 
-/** Fits the personalized model on the speaker's tracked frames (streamed; bounded memory). */
 /** A fit frame whose crop is made on demand: only frames the bank keeps are cropped. */
 export type LazyFitFrame = Omit<FitFrame, 'crop'> & { crop: () => CanonicalCrop };
 
@@ -389,9 +388,7 @@ function keepClosest(list: { opening: number; shape: Float64Array }[], item: { o
   }
 }
 
-/**
- * Fits the personalized model on streamed frames of the speaker (see `PersonalizedFitter`).
- */
+/** Fits the personalized model on the speaker's tracked frames (streamed; bounded memory; see `PersonalizedFitter`). */
 export async function fitPersonalizedModel(
   frames: AsyncIterable<FitFrame> | Iterable<FitFrame>,
   options: PersonalizedFitOptions,
