@@ -544,7 +544,6 @@ export class PersonalizedLipsyncModel implements LipsyncModel {
     const pending: Pending[] = [];
     let nextIndex = 0; // index of pending[0]
     let predicted = 0; // frames with a raw code
-    const smoothed: Float64Array[] = []; // per pending frame
     // Fixed-lag Viterbi over the undecided frames; each decision re-runs forward from the last
     // decided crop, so consecutive decisions stay on one consistent path.
     const undecided: { u: Float64Array; hold: number }[] = [];
