@@ -6,6 +6,8 @@ export type {
   LipsyncInputFrame,
   LipsyncModel,
   LipsyncOutputFrame,
+  LipsyncPatchInput,
+  LipsyncPatchInputFrame,
   LipsyncReferenceSpec,
 } from './types.js';
 export {

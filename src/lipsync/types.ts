@@ -85,6 +85,14 @@ export interface LipsyncInput {
   audioStats?: { mean: Float32Array; std: Float32Array };
 }
 
+/** An input frame for `generatePatches`: no crop (a patch model never reads it). */
+export type LipsyncPatchInputFrame = Omit<LipsyncInputFrame, 'crop'>;
+
+/** What `generatePatches` generates from: `LipsyncInput` with crop-less frames. */
+export interface LipsyncPatchInput extends Omit<LipsyncInput, 'frames'> {
+  frames: AsyncIterable<LipsyncPatchInputFrame> | Iterable<LipsyncPatchInputFrame>;
+}
+
 /** One generated frame. */
 export interface LipsyncOutputFrame {
   /** Track index of the frame (0-based), in increasing order. */
@@ -113,6 +121,22 @@ export interface LipsyncModel {
   readonly audio: LipsyncAudioSpec;
   /** The references `generate` expects. */
   readonly references: LipsyncReferenceSpec;
+  /**
+   * Declared (with `generatePatches`) by a model whose output differs from its input crop only
+   * inside a fixed region and that never reads the input crop's pixels: the personalized model,
+   * a real mouth crop feathered into the mouth rectangle. One weight in [0, 1] per crop pixel,
+   * row-major: `generate`'s output is `input + patchAlpha * (patch - input)`. Absent for models
+   * that generate the whole crop (the ONNX contracts).
+   */
+  readonly patchAlpha?: Float32Array;
+  /**
+   * `generate` without the input crops and without compositing: each output crop is the patch,
+   * valid where `patchAlpha` > 0 and arbitrary elsewhere. It may be a buffer the model keeps (a
+   * bank crop): read it, never write it. The render pass uses this to skip cropping every frame
+   * and multiplies its mask by `patchAlpha`, so pixels outside the patch keep the frame's own
+   * values instead of the crop's resampled copy of them.
+   */
+  generatePatches?(input: LipsyncPatchInput, options?: LipsyncGenerateOptions): AsyncIterable<LipsyncOutputFrame>;
   /**
    * Generates one crop per input frame, in order. Frames are read as needed, so memory stays
    * bounded by the model's chunk (plus buffer frames) and batch, not by the track length.

@@ -26,7 +26,7 @@ import type { MediaInfo } from '../media/probe.js';
 import { VideoWriter, type X264Preset } from '../media/writer.js';
 import { yuvMatrixFor, type YuvImage } from '../media/yuv.js';
 import { mouthAnchor } from '../lipsync/personalized/features.js';
-import type { LipsyncInputFrame, LipsyncModel } from '../lipsync/types.js';
+import type { LipsyncInputFrame, LipsyncModel, LipsyncOutputFrame, LipsyncPatchInputFrame } from '../lipsync/types.js';
 import { featheredPolygonMask } from '../render/mask.js';
 import { Renderer, type RenderBox } from '../render/renderer.js';
 import { ProgressMeter, type ProgressCallback } from '../util/progress.js';
@@ -107,7 +107,7 @@ interface Entry {
 
 interface ActiveRun {
   run: RenderRun;
-  queue: AsyncQueue<LipsyncInputFrame>;
+  queue: AsyncQueue<LipsyncInputFrame | LipsyncPatchInputFrame>;
   task: Promise<void>;
 }
 
@@ -130,6 +130,14 @@ export async function renderPass(o: RenderPassOptions): Promise<RenderPassStats>
   const renderer = new Renderer({ colorTransfer: o.colorTransfer });
   const size = canon.size;
   const maskBuf = new Float32Array(size * size);
+  // A patch model (the personalized default) never reads the input crop and changes only the
+  // pixels under its patchAlpha: frames are then not cropped at all, and the render mask is
+  // multiplied by patchAlpha, so the frame keeps its own pixels outside the patch (instead of the
+  // crop's resampled copy of them).
+  const patchAlpha = o.model.patchAlpha && o.model.generatePatches ? o.model.patchAlpha : undefined;
+  if (patchAlpha && patchAlpha.length !== size * size) {
+    throw new AvdubError(ErrorCode.MODEL_LOAD, `Lip-sync model "${o.model.name}" declares a patchAlpha of ${patchAlpha.length} values; expected ${size * size}`);
+  }
   const notifier = new Notifier();
   const fifo: Entry[] = [];
   let fifoHead = 0; // fifo[fifoHead] is the next frame to write
@@ -185,14 +193,14 @@ export async function renderPass(o: RenderPassOptions): Promise<RenderPassStats>
   const buffered = (): number => fifo.length - fifoHead;
 
   const startRun = (run: RenderRun): ActiveRun => {
-    const queue = new AsyncQueue<LipsyncInputFrame>();
+    const queue = new AsyncQueue<LipsyncInputFrame | LipsyncPatchInputFrame>();
     queue.onStarve = () => notifier.notify();
     const ar: ActiveRun = { run, queue, task: Promise.resolve() };
     ar.task = (async () => {
-      const it = o.model.generate(
-        { frameCount: run.end - run.start + 1, frames: queue, references: o.references, audioStats: o.audioStats },
-        { signal },
-      );
+      const input = { frameCount: run.end - run.start + 1, references: o.references, audioStats: o.audioStats };
+      const it: AsyncIterable<LipsyncOutputFrame> = patchAlpha
+        ? o.model.generatePatches!({ ...input, frames: queue }, { signal })
+        : o.model.generate({ ...input, frames: queue as AsyncQueue<LipsyncInputFrame> }, { signal });
       let expected = 0;
       for await (const out of it) {
         if (out.index !== expected) {
@@ -241,7 +249,7 @@ export async function renderPass(o: RenderPassOptions): Promise<RenderPassStats>
         const tc = performance.now();
         const landmarks = face.landmarks;
         const transform = canon.transform(landmarks);
-        const crop = canon.cropYuv(frame, transform, matrix);
+        const crop = patchAlpha ? undefined : canon.cropYuv(frame, transform, matrix);
         entry.transform = transform;
         entry.canonical = canon.toCanonical(landmarks, transform);
         stats.seconds.canonicalize += (performance.now() - tc) / 1000;
@@ -250,7 +258,8 @@ export async function renderPass(o: RenderPassOptions): Promise<RenderPassStats>
         entry.ready = false;
         const t = frame.timestamp - startTime;
         fifo.push(entry);
-        current!.queue.push({ crop, audio: o.audioWindow(t), pose: face.pose, voiced: o.voiced(t), anchor: mouthAnchor(entry.canonical) });
+        const input: LipsyncPatchInputFrame = { audio: o.audioWindow(t), pose: face.pose, voiced: o.voiced(t), anchor: mouthAnchor(entry.canonical) };
+        current!.queue.push(crop ? { ...input, crop } : input);
         if (frame.index === run.end) current!.queue.close();
       } else {
         fifo.push(entry);
@@ -293,6 +302,7 @@ export async function renderPass(o: RenderPassOptions): Promise<RenderPassStats>
       if (e.crop && e.transform && e.canonical) {
         let tm = performance.now();
         const mask = renderMask(canon.renderPolygon(e.canonical), size, o.featherSigma, maskBuf);
+        if (patchAlpha) for (let i = 0; i < mask.length; i++) mask[i]! *= patchAlpha[i]!;
         stats.seconds.mask += (performance.now() - tm) / 1000;
         tm = performance.now();
         box = renderer.renderYuv(img, e.crop, e.transform.toFrame, mask, e.opacity, matrix);

@@ -152,6 +152,38 @@ describe('personalized model: the mouth hangs from the nose base (anchorShift, o
     expect(ignored.some((b) => b === 60)).toBe(true);
   });
 
+  it('generatePatches gives the patch that generate composites into the input crop with patchAlpha (every mode)', async () => {
+    const model = await fitPersonalizedModel(footage(160), { audioStats: stats, bankSize: 40 });
+    // A flat input crop, so the composite shows where the patch went.
+    const flat = { data: new Uint8Array(S * S * 3).fill(50), width: S, height: S };
+    const frames = targets(24, [NOSE[0] + 3.2, NOSE[1] - 1.9]).map((f) => ({ ...f, crop: flat }));
+    const settings = [{}, { anchorShift: true, anchorMode: 'shift' as const }, { anchorShift: true, anchorMode: 'warp' as const }, { warpStrength: 1 }];
+    for (const set of settings) {
+      const m = model.withSettings(set);
+      const alpha = m.patchAlpha;
+      expect(alpha.length).toBe(S * S);
+      const whole = await run(m, frames);
+      const patches: Uint8Array[] = [];
+      for await (const f of m.generatePatches({ frameCount: frames.length, frames: frames.map(({ crop: _, ...rest }) => rest), audioStats: stats })) patches.push(Uint8Array.from(f.crop.data));
+      expect(patches).toHaveLength(24);
+      let inside = 0;
+      for (let t = 0; t < 24; t++) {
+        const composite = Uint8Array.from(flat.data);
+        for (let q = 0; q < S * S; q++) {
+          const a = alpha[q]!;
+          if (a <= 0) continue;
+          inside++;
+          for (let c = 0; c < 3; c++) composite[3 * q + c] = Math.round(50 + a * (patches[t]![3 * q + c]! - 50));
+        }
+        expect(Buffer.compare(Buffer.from(composite), Buffer.from(whole[t]!)), `${JSON.stringify(set)} frame ${t}`).toBe(0);
+      }
+      expect(inside).toBeGreaterThan(24 * S * S * 0.4);
+    }
+    // A crop-less frame is refused by generate (which composites), not silently filled.
+    const err = await run(model, frames.map(({ crop: _, ...rest }) => rest as LipsyncInputFrame)).catch((e) => e);
+    expect(String(err)).toMatch(/canonical crops/);
+  });
+
   it('profiles keep the anchors', async () => {
     const model = await fitPersonalizedModel(footage(100), { audioStats: stats, bankSize: 30 });
     const path = await saveSpeakerProfile(model, join(tmp.dir, 'anchor.avdp'));

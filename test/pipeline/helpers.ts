@@ -2,7 +2,7 @@
 import { CANONICAL_TEMPLATE } from '../../src/canonical/template.js';
 import { applyAffine, type Affine } from '../../src/face/image.js';
 import { readFrames, readYuvFrames } from '../../src/media/frames.js';
-import type { LipsyncGenerateOptions, LipsyncInput, LipsyncModel, LipsyncOutputFrame } from '../../src/lipsync/types.js';
+import type { LipsyncGenerateOptions, LipsyncInput, LipsyncModel, LipsyncOutputFrame, LipsyncPatchInput } from '../../src/lipsync/types.js';
 import { throwIfAborted } from '../../src/errors.js';
 import type { MainFace } from '../../src/pipeline/analysis.js';
 
@@ -85,6 +85,39 @@ export class MockLipsyncModel implements LipsyncModel {
       while (held.length > this.lag) yield held.shift()!;
     }
     while (held.length) yield held.shift()!;
+  }
+}
+
+/**
+ * A patch model for tests: it replaces the crop rectangle x 96-159, y 160-207 with white (its
+ * `patchAlpha`), never reads input crops, and refuses `generate` so a test sees which path ran.
+ */
+export class MockPatchModel implements LipsyncModel {
+  readonly specificationVersion = 'v1' as const;
+  readonly kind = 'mock-patch';
+  readonly name = 'mock-white-patch';
+  readonly audio = { preset: 'paper' as const, melBands: 80, windowFrames: 24, silence: Math.log(1e-6) };
+  readonly references = { min: 0, max: 0, preferred: 0 };
+  readonly patchAlpha = new Float32Array(C * C);
+  /** Input frames that carried a crop. */
+  cropsSeen = 0;
+  framesIn = 0;
+  constructor() {
+    for (let y = 160; y < 208; y++) this.patchAlpha.fill(1, y * C + 96, y * C + 160);
+  }
+  // eslint-disable-next-line require-yield
+  async *generate(): AsyncGenerator<LipsyncOutputFrame> {
+    throw new Error('generate called on a patch model');
+  }
+  async *generatePatches(input: LipsyncPatchInput, options: LipsyncGenerateOptions = {}): AsyncGenerator<LipsyncOutputFrame> {
+    const white = new Uint8Array(C * C * 3).fill(255);
+    let i = 0;
+    for await (const f of input.frames) {
+      throwIfAborted(options.signal);
+      this.framesIn++;
+      if ('crop' in f) this.cropsSeen++;
+      yield { index: i++, crop: { data: white, width: C, height: C } };
+    }
   }
 }
 

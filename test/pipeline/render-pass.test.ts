@@ -8,7 +8,7 @@ import { featheredPolygonMask } from '../../src/render/mask.js';
 import { CutDetector, planRuns } from '../../src/pipeline/plan.js';
 import { renderMask, renderPass, type OutputFrameInfo, type RenderPassOptions } from '../../src/pipeline/render-pass.js';
 import { ffmpeg, makeClip, tempDir } from '../helpers/media.js';
-import { MockLipsyncModel, decodeAll, diffOutsideYuv, range, syntheticMain } from './helpers.js';
+import { MockLipsyncModel, MockPatchModel, decodeAll, diffOutsideYuv, range, syntheticMain } from './helpers.js';
 
 const tmp = tempDir('avdub-render-pass-');
 let clip: string;
@@ -136,6 +136,45 @@ describe('renderPass', () => {
     expect(long.frames).toBe(50);
     expect(long.peakBufferedFrames).toBeGreaterThan(4);
     expect(long.peakBufferedFrames).toBeLessThanOrEqual(23);
+  });
+
+  it('a patch model gets no crops, and only pixels under its patch (times the mask) change', async () => {
+    const boxes = new Map<number, { x: number; y: number; width: number; height: number }>();
+    let outsideDiffs = 0;
+    let insideChanged = 0;
+    await renderPass(
+      options({
+        output: join(tmp.dir, 'full.mp4'),
+        onFrame: (_f, i) => {
+          if (i.box) boxes.set(i.index, i.box);
+        },
+      }),
+    );
+    const model = new MockPatchModel();
+    const stats = await renderPass(
+      options({
+        output: join(tmp.dir, 'patch.mp4'),
+        model,
+        onFrame: (frame, i) => {
+          const orig = input[i.index]!.data;
+          if (!i.box) return;
+          outsideDiffs += diffOutsideYuv(frame.data, orig, W, 120, i.box);
+          insideChanged += diffOutsideYuv(frame.data, orig, W, 120, null);
+          // The patch (crop x 96-159, y 160-207; the synthetic face maps crop px by 0.4 and
+          // (20, 10)) is a smaller rectangle than the whole render polygon's.
+          const full = boxes.get(i.index)!;
+          expect(i.box.width * i.box.height).toBeLessThan(full.width * full.height);
+          expect(i.box.x).toBeGreaterThanOrEqual(20 + 0.4 * 96 - 4);
+          expect(i.box.x + i.box.width).toBeLessThanOrEqual(20 + 0.4 * 160 + 4);
+          expect(i.box.y).toBeGreaterThanOrEqual(10 + 0.4 * 160 - 4);
+        },
+      }),
+    );
+    expect(stats).toMatchObject({ frames: 50, rendered: 16, crossFaded: 10 });
+    expect(model.framesIn).toBe(26);
+    expect(model.cropsSeen).toBe(0);
+    expect(outsideDiffs).toBe(0);
+    expect(insideChanged).toBeGreaterThan(200);
   });
 
   it('a model that returns too few frames fails the pass cleanly', async () => {

@@ -26,7 +26,9 @@ import type {
   LipsyncAudioSpec,
   LipsyncGenerateOptions,
   LipsyncInput,
+  LipsyncInputFrame,
   LipsyncModel,
+  LipsyncPatchInput,
   LipsyncOutputFrame,
   LipsyncReferenceSpec,
 } from '../types.js';
@@ -412,6 +414,7 @@ export class PersonalizedLipsyncModel implements LipsyncModel {
   readonly settings: PersonalizedGenerateSettings;
   private readonly pca: Pca;
   private onnx?: Uint8Array;
+  private blend?: Float32Array;
 
   constructor(
     readonly profile: SpeakerProfile,
@@ -436,6 +439,19 @@ export class PersonalizedLipsyncModel implements LipsyncModel {
 
   get name(): string {
     return this.profile.name;
+  }
+
+  /**
+   * Where the output replaces the input crop: the mouth rectangle (001's training mask),
+   * Gaussian-feathered by `featherSigma`. Outside it every output pixel is the input's, so the
+   * render pass can skip cropping frames (`generatePatches`).
+   */
+  get patchAlpha(): Float32Array {
+    if (!this.blend) {
+      const size = this.profile.cropSize;
+      this.blend = featheredPolygonMask(mouthPolygon(mouthMask(size), size), size, size, this.settings.featherSigma);
+    }
+    return this.blend;
   }
 
   /** A copy with other generation settings (same fitted profile). */
@@ -472,7 +488,24 @@ export class PersonalizedLipsyncModel implements LipsyncModel {
    * held. Input frames may carry `pose` and `voiced`; `input.audioStats` normalises the new
    * audio (else running statistics of the windows seen so far are used).
    */
-  async *generate(input: LipsyncInput, options: LipsyncGenerateOptions & { strategy?: PersonalizedStrategy; seed?: number } = {}): AsyncGenerator<LipsyncOutputFrame> {
+  generate(input: LipsyncInput, options: LipsyncGenerateOptions & { strategy?: PersonalizedStrategy; seed?: number } = {}): AsyncGenerator<LipsyncOutputFrame> {
+    return this.run(input, options, false);
+  }
+
+  /**
+   * `generate` without input crops: yields the chosen (shifted or warped) real crop itself, valid
+   * inside `patchAlpha`, often a bank buffer (read-only). `generate`'s output is this patch
+   * composited into the input crop with `patchAlpha`.
+   */
+  generatePatches(input: LipsyncPatchInput, options: LipsyncGenerateOptions & { strategy?: PersonalizedStrategy; seed?: number } = {}): AsyncGenerator<LipsyncOutputFrame> {
+    return this.run(input, options, true);
+  }
+
+  private async *run(
+    input: LipsyncInput | LipsyncPatchInput,
+    options: LipsyncGenerateOptions & { strategy?: PersonalizedStrategy; seed?: number },
+    patchMode: boolean,
+  ): AsyncGenerator<LipsyncOutputFrame> {
     const s = this.settings;
     const strategy = options.strategy ?? 'viterbi';
     const { k } = this.pca;
@@ -515,9 +548,8 @@ export class PersonalizedLipsyncModel implements LipsyncModel {
     const ort = await loadOrt();
     const { session } = await createSession(this.regressorOnnx(), { device: options.device ?? s.device });
     const size = this.profile.cropSize;
-    const mouth = mouthMask(size);
-    const rectPoly = mouthPolygon(mouth, size);
-    const blend = featheredPolygonMask(rectPoly, size, size, s.featherSigma);
+    const rectPoly = mouthPolygon(mouthMask(size), size);
+    const blend = this.patchAlpha;
     // Where the blend weight is 1 the output is the chosen crop's pixel exactly: those runs are
     // copied row by row; only the feathered border (0 < weight < 1) is blended per pixel.
     const fullRuns: number[] = []; // [start, end) pixel indices
@@ -540,7 +572,7 @@ export class PersonalizedLipsyncModel implements LipsyncModel {
     const running = new RunningBandStats(this.audio.melBands);
 
     // Pending frames: waiting for a batch prediction, then for smoothing and the Viterbi lag.
-    type Pending = { crop: CanonicalCrop; pose?: HeadPose; voiced?: boolean; anchor?: readonly [number, number]; audio: Float32Array; code?: Float64Array; target?: Float64Array };
+    type Pending = { crop?: CanonicalCrop; pose?: HeadPose; voiced?: boolean; anchor?: readonly [number, number]; audio: Float32Array; code?: Float64Array; target?: Float64Array };
     const pending: Pending[] = [];
     let nextIndex = 0; // index of pending[0]
     let predicted = 0; // frames with a raw code
@@ -683,33 +715,37 @@ export class PersonalizedLipsyncModel implements LipsyncModel {
           ? [Math.max(-lim, Math.min(lim, p.anchor[0] - own[0])), Math.max(-lim, Math.min(lim, p.anchor[1] - own[1]))]
           : undefined;
       const viaWarp = (warping && p.target) || (anchorWarp && offset);
-      const src = viaWarp ? warpedCrop(choice, warping ? p.target : undefined, anchorWarp ? offset : undefined) : this.crops[choice]!;
-      const out = Uint8Array.from(p.crop.data);
-      // 'shift': whole pixels (no resampling, so no softening): out(x, y) takes src(x - dx, y - dy).
+      let patch = viaWarp ? warpedCrop(choice, warping ? p.target : undefined, anchorWarp ? offset : undefined) : this.crops[choice]!;
+      // 'shift': whole pixels (no resampling, so no softening): the patch at (x, y) is the source
+      // at (x - dx, y - dy), clamped at the crop's edges.
       const dx = offset && !anchorWarp ? Math.round(offset[0]) : 0;
       const dy = offset && !anchorWarp ? Math.round(offset[1]) : 0;
-      if (dx === 0 && dy === 0) {
-        for (let r = 0; r < fullRuns.length; r += 2) out.set(src.subarray(3 * fullRuns[r]!, 3 * fullRuns[r + 1]!), 3 * fullRuns[r]!);
-        for (const px of partial) {
-          const a = blend[px]!;
-          for (let c = 0; c < 3; c++) {
-            const o = 3 * px + c;
-            out[o] = Math.round(out[o]! + a * (src[o]! - out[o]!));
+      if (dx !== 0 || dy !== 0) {
+        const src = patch;
+        patch = new Uint8Array(size * size * 3);
+        for (let y = 0; y < size; y++) {
+          const sy = Math.max(0, Math.min(size - 1, y - dy));
+          for (let x = 0; x < size; x++) {
+            const sp = 3 * (sy * size + Math.max(0, Math.min(size - 1, x - dx)));
+            const o = 3 * (y * size + x);
+            patch[o] = src[sp]!;
+            patch[o + 1] = src[sp + 1]!;
+            patch[o + 2] = src[sp + 2]!;
           }
         }
-        return { index, crop: { data: out, width: size, height: size } };
+      } else if (patchMode && patch === warped) {
+        patch = Uint8Array.from(patch); // the warp's buffer is reused by the next frame
       }
-      for (let y = 0; y < size; y++) {
-        const sy = Math.max(0, Math.min(size - 1, y - dy));
-        for (let x = 0; x < size; x++) {
-          const px = y * size + x;
-          const a = blend[px]!;
-          if (a <= 0) continue;
-          const sp = 3 * (sy * size + Math.max(0, Math.min(size - 1, x - dx)));
-          for (let c = 0; c < 3; c++) {
-            const o = 3 * px + c;
-            out[o] = Math.round(out[o]! + a * (src[sp + c]! - out[o]!));
-          }
+      if (patchMode) return { index, crop: { data: patch, width: size, height: size } };
+      // Composite into the input crop: where the blend weight is 1 the output is the patch's
+      // pixel exactly (runs copied row by row); only the feathered border is blended per pixel.
+      const out = Uint8Array.from(p.crop!.data);
+      for (let r = 0; r < fullRuns.length; r += 2) out.set(patch.subarray(3 * fullRuns[r]!, 3 * fullRuns[r + 1]!), 3 * fullRuns[r]!);
+      for (const px of partial) {
+        const a = blend[px]!;
+        for (let c = 0; c < 3; c++) {
+          const o = 3 * px + c;
+          out[o] = Math.round(out[o]! + a * (patch[o]! - out[o]!));
         }
       }
       return { index, crop: { data: out, width: size, height: size } };
@@ -823,11 +859,12 @@ export class PersonalizedLipsyncModel implements LipsyncModel {
       if (f.audio.length !== 1920) {
         throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `Expected 80x24 paper audio windows but received ${f.audio.length} values`);
       }
-      if (f.crop.width !== size || f.crop.height !== size) {
-        throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `Expected ${size}x${size} canonical crops but received ${f.crop.width}x${f.crop.height}`);
+      const crop = patchMode ? undefined : (f as LipsyncInputFrame).crop;
+      if (!patchMode && (crop?.width !== size || crop.height !== size)) {
+        throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `Expected ${size}x${size} canonical crops but received ${crop ? `${crop.width}x${crop.height}` : String(crop)}`);
       }
       if (!stats) running.add(f.audio);
-      pending.push({ crop: f.crop, pose: f.pose, voiced: f.voiced, anchor: f.anchor, audio: f.audio });
+      pending.push({ crop, pose: f.pose, voiced: f.voiced, anchor: f.anchor, audio: f.audio });
       received++;
       yield* advance.call(this, false);
     }
