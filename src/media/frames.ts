@@ -2,7 +2,7 @@ import { AvdubError, ErrorCode, abortError, throwIfAborted } from '../errors.js'
 import { ProgressMeter, type ProgressCallback } from '../util/progress.js';
 import { is } from '../util/validate.js';
 import { resolveBinaries, type FfmpegOptions } from './binaries.js';
-import { probeMedia, requireVideo, type MediaInfo } from './probe.js';
+import { probeMedia, requireVideo, type MediaInfo, type VideoStreamInfo } from './probe.js';
 import type { YuvImage } from './yuv.js';
 import type { Socket } from 'node:net';
 import { lastLines, spawnTracked } from './process.js';
@@ -56,7 +56,8 @@ export interface ReadFramesOptions extends FfmpegOptions {
 // Timestamps come from ffmpeg's expression `print(T, 16)`: one line per frame on stderr at
 // error level, as each frame passes the filter graph. Unlike `showinfo` it costs nothing
 // (showinfo checksums every frame: +1 s per 250 1080p frames here).
-const TS_LINE = /^(?:\[Eval @ [^\]]*\] )?(-?\d+(?:\.\d+)?|-?nan|-?inf)$/i;
+/** A timestamp line that `print(T\\,16)` in a filter writes to stderr. */
+export const TS_LINE = /^(?:\[Eval @ [^\]]*\] )?(-?\d+(?:\.\d+)?|-?nan|-?inf)$/i;
 
 /**
  * Streams decoded RGB frames from a video file. Memory stays at about two frames whatever the
@@ -107,9 +108,7 @@ async function* decodeFrames(
     if (width % 2 || height % 2) {
       throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `Expected an even frame size for YUV 4:2:0 frames but the output is ${width}x${height}`);
     }
-    // Anything but limited-range 8-bit 4:2:0 is converted by ffmpeg (range too: full-range input
-    // would otherwise be read with the limited-range matrix).
-    if (video.pixelFormat !== 'yuv420p' || video.color.range === 'pc') filters.push('scale=out_range=tv');
+    filters.push(...yuvSourceFilters(video));
   }
   is.optional(is.number, 'start', options.start, 0);
   is.optional(is.number, 'duration', options.duration, 0);
@@ -336,6 +335,15 @@ async function* decodeFrames(
 }
 
 /** Output size and the crop/scale filters for the requested region and scale. */
+/**
+ * The filters that bring a stream's decoded frames to limited-range 8-bit 4:2:0 (`readYuvFrames`'s
+ * format): anything else is converted by ffmpeg, range too (full-range input would otherwise be
+ * read with the limited-range matrix).
+ */
+export function yuvSourceFilters(video: Pick<VideoStreamInfo, 'pixelFormat' | 'color'>): string[] {
+  return video.pixelFormat !== 'yuv420p' || video.color.range === 'pc' ? ['scale=out_range=tv'] : [];
+}
+
 export function frameGeometry(
   srcWidth: number,
   srcHeight: number,

@@ -1,9 +1,12 @@
 import { AvdubError, ErrorCode, abortError, throwIfAborted } from '../errors.js';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { AtomicOutput } from '../util/atomic.js';
+import { makeTempDir } from '../util/temp.js';
 import { ProgressMeter, type ProgressCallback } from '../util/progress.js';
 import { is } from '../util/validate.js';
 import { resolveBinaries, type FfmpegOptions } from './binaries.js';
-import type { Frame } from './frames.js';
+import { TS_LINE, type Frame } from './frames.js';
 import { mkvFramePrefix, mkvHeader } from './mkv.js';
 import { muxAudio } from './audio.js';
 import { probeMedia, requireAudio } from './probe.js';
@@ -51,15 +54,53 @@ export interface VideoWriterOptions extends FfmpegOptions {
    * frames (`YuvImage`, limited range), encoded as they are: no colour conversion at all.
    * @default 'rgb24'
    */
-  inputPixelFormat?: 'rgb24' | 'yuv420p';
+  inputPixelFormat?: 'rgb24' | 'yuv420p' | 'yuva420p';
   /**
    * Colour tags for I420 input, normally the source's (`VideoStreamInfo.color`); untagged
    * properties stay untagged. Ignored for RGB input, which is always converted to and tagged as BT.709.
    */
   color?: { space?: string; primaries?: string; transfer?: string };
+  /**
+   * Composite instead of encoding the frames written: ffmpeg decodes `source` itself (video
+   * stream `streamIndex`, as `readYuvFrames` would: I420, limited range) and `write` takes one
+   * yuva420p patch of `width x height` per source frame, in order, timestamped with that frame's
+   * timestamp (as `readYuvFrames` reports it). ffmpeg's overlay filter blends each patch into its
+   * frame by the patch's alpha, at the position that the `x` and `y` expressions (of the frame's
+   * time `t`) give; where alpha is 0 the frame's pixels pass exactly as decoded. The output has
+   * the source's size and timestamps. Why: the frames never cross into Node and back (two 1080p
+   * frame copies through the kernel per frame), which the render pass otherwise pays for.
+   */
+  overlay?: OverlaySource;
 }
 
-export const defaultVideoWriterOptions = { crf: 18, preset: 'medium' as X264Preset, variableFrameRate: false, inputPixelFormat: 'rgb24' as 'rgb24' | 'yuv420p' };
+/** See `VideoWriterOptions.overlay`. */
+export interface OverlaySource {
+  source: string;
+  /** The video stream's index in `source`. */
+  streamIndex: number;
+  /** ffmpeg expressions of `t` (seconds): the patch's top-left corner in the frame, even. */
+  x: string;
+  y: string;
+  /** Filters that bring the decoded frames to limited-range yuv420p (e.g. `scale=out_range=tv`); none by default. */
+  sourceFilters?: string[];
+  /** Frames the source decodes to (checked when the writer closes). */
+  expectedFrames: number;
+}
+
+export const defaultVideoWriterOptions = { crf: 18, preset: 'medium' as X264Preset, variableFrameRate: false, inputPixelFormat: 'rgb24' as 'rgb24' | 'yuv420p' | 'yuva420p' };
+
+/** Bytes of one frame written, per input pixel format. */
+function frameBytes(format: 'rgb24' | 'yuv420p' | 'yuva420p', width: number, height: number): number {
+  return format === 'rgb24' ? width * height * 3 : format === 'yuv420p' ? (width * height * 3) / 2 : (width * height * 5) / 2;
+}
+
+/** Matroska `V_UNCOMPRESSED` ColourSpace fourccs, as ffmpeg's raw pixel-format table names them. */
+const FOURCC = { rgb24: 'RGB\x18', yuv420p: 'I420', yuva420p: 'Y4\x0b\x08' } as const;
+/** What the overlay graph's two `print`s write, once per frame decoded and per frame put out. */
+const DECODED_MARK = 1000000001;
+const OUTPUT_MARK = 1000000002;
+const FORMAT_NAME = { rgb24: 'RGB', yuv420p: 'I420', yuva420p: 'yuva420p' } as const;
+
 
 /**
  * Encodes RGB frames to an H.264 MP4, keeping each frame's timestamp. Frames travel to ffmpeg
@@ -79,6 +120,8 @@ export class VideoWriter {
     private readonly out: AtomicOutput,
     private readonly child: TrackedChild,
     private readonly options: VideoWriterOptions & typeof defaultVideoWriterOptions,
+    /** Overlay mode: the folder of the filter script, and the frames ffmpeg has put out so far. */
+    private readonly overlayState?: { dir: string; decoded: number; printed: number },
   ) {
     const r = toRational(options.fps);
     this.step = r.den / r.num;
@@ -111,7 +154,20 @@ export class VideoWriter {
     }
     is.integer('crf', o.crf, 0, 51);
     is.oneOf('preset', o.preset, X264_PRESETS);
-    is.oneOf('inputPixelFormat', o.inputPixelFormat, ['rgb24', 'yuv420p'] as const);
+    is.oneOf('inputPixelFormat', o.inputPixelFormat, ['rgb24', 'yuv420p', 'yuva420p'] as const);
+    const ov = o.overlay;
+    if ((o.inputPixelFormat === 'yuva420p') !== (ov !== undefined)) {
+      throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `inputPixelFormat 'yuva420p' goes with the overlay option, and only with it`);
+    }
+    if (ov) {
+      is.string('overlay.source', ov.source);
+      is.integer('overlay.streamIndex', ov.streamIndex, 0);
+      is.integer('overlay.expectedFrames', ov.expectedFrames, 1);
+      for (const e of [ov.x, ov.y, ...(ov.sourceFilters ?? [])]) {
+        // Written into a filter script: expressions and filter strings, never quotes or labels.
+        if (typeof e !== 'string' || !/^[\w.,()=:+\-*/ ]+$/.test(e)) throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `Expected an ffmpeg expression or filter but received ${JSON.stringify(e)}`);
+      }
+    }
     const tags = o.inputPixelFormat === 'rgb24' ? { space: 'bt709', primaries: 'bt709', transfer: 'bt709' } : (o.color ?? {});
     for (const [k, v] of Object.entries(tags)) {
       // Passed to ffmpeg as option values: only its identifiers (e.g. bt709, smpte170m, bt2020nc).
@@ -121,24 +177,70 @@ export class VideoWriter {
     if (o.audioFrom !== undefined) requireAudio(await probeMedia(o.audioFrom, o)); // fail before encoding
     const { ffmpeg } = resolveBinaries(o);
     const out = await AtomicOutput.open(path);
-    const timeBase = o.variableFrameRate ? '1:90000' : `${rate.den}:${rate.num}`;
+    const timeBase = `${rate.den}:${rate.num}`;
+    let overlayState: { dir: string; decoded: number; printed: number } | undefined;
+    let input: string[];
+    if (ov) {
+      // The patches are input 1; a frame's patch carries (just under) the frame's timestamp, so
+      // the overlay's frame sync pairs frame i with patch i. The position comes from the
+      // expressions of the frame's own time, never from the patch stream. Two `print`s count the
+      // frames decoded and the frames put out: a decode with another frame count than the
+      // analysis pass saw would pair patches wrongly, and the overlay would not say so (it repeats
+      // the last source frame for surplus patches, the last patch over surplus frames).
+      const esc = (e: string): string => e.replace(/,/g, '\\,');
+      const graph =
+        `[0:${ov.streamIndex}]${[...(ov.sourceFilters ?? []), 'format=yuv420p'].join(',')},setpts=PTS+0*print(${DECODED_MARK}\\,16)[m];` +
+        `[1:v]format=yuva420p[p];` +
+        `[m][p]overlay=x='${esc(ov.x)}':y='${esc(ov.y)}':eval=frame:format=yuv420,setpts=PTS+0*print(${OUTPUT_MARK}\\,16)[v]`;
+      overlayState = { dir: makeTempDir('run'), decoded: 0, printed: 0 };
+      const script = join(overlayState.dir, 'overlay.graph');
+      writeFileSync(script, graph);
+      input = ['-i', ov.source, '-f', 'matroska', '-i', 'pipe:0', '-filter_complex_script', script, '-map', '[v]'];
+    } else {
+      input = [
+        '-f', 'matroska', '-i', 'pipe:0',
+        '-map', '0:v:0',
+        // RGB: convert with the BT.709 matrix and tag it so: swscale would otherwise convert as
+        // BT.601 while players (and ffmpeg's own decoder) read the tag, shifting colours by ~10 levels.
+        ...(o.inputPixelFormat === 'rgb24' ? ['-vf', 'scale=out_color_matrix=bt709:out_range=tv,format=yuv420p'] : []),
+      ];
+    }
     const args = [
-      '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error',
-      '-f', 'matroska', '-i', 'pipe:0',
-      '-map', '0:v:0',
-      // RGB: convert with the BT.709 matrix and tag it so: swscale would otherwise convert as
-      // BT.601 while players (and ffmpeg's own decoder) read the tag, shifting colours by ~10 levels.
-      ...(o.inputPixelFormat === 'rgb24' ? ['-vf', 'scale=out_color_matrix=bt709:out_range=tv,format=yuv420p'] : []),
+      '-hide_banner', '-nostdin', '-nostats', '-loglevel', ov ? 'repeat+error' : 'error',
+      ...input,
       '-c:v', 'libx264', '-preset', o.preset, '-crf', `${o.crf}`, '-pix_fmt', 'yuv420p',
       ...(tags.space ? ['-colorspace', tags.space] : []),
       ...(tags.primaries ? ['-color_primaries', tags.primaries] : []),
       ...(tags.transfer ? ['-color_trc', tags.transfer] : []),
-      '-vsync', 'passthrough', '-enc_time_base', timeBase,
+      // VFR: the encoder keeps its input's time base (microseconds from Matroska, the source's
+      // own when compositing) and the MP4 track uses 90 kHz. Forcing the encoder to 1/90000
+      // instead (as before 2026-12-08) left the last packet without a duration, and decoders
+      // dropped that frame.
+      '-vsync', 'passthrough', ...(o.variableFrameRate ? ['-video_track_timescale', '90000'] : ['-enc_time_base', timeBase]),
       '-f', 'mp4', '-y', out.tempPath,
     ];
-    const child = spawnTracked(ffmpeg, args, { signal: o.signal, stdin: 'pipe', stdout: 'ignore' });
-    const writer = new VideoWriter(out, child, o);
-    await writer.push(mkvHeader(o.width, o.height, o.inputPixelFormat === 'rgb24' ? 'RGB\x18' : 'I420'));
+    let child: TrackedChild;
+    try {
+      child = spawnTracked(ffmpeg, args, {
+        signal: o.signal,
+        stdin: 'pipe',
+        stdout: 'ignore',
+        onStderrLine: overlayState
+          ? (line) => {
+              const m = TS_LINE.exec(line.trim());
+              const v = m ? Number(m[1]) : NaN;
+              if (v === DECODED_MARK) overlayState.decoded++;
+              else if (v === OUTPUT_MARK) overlayState.printed++;
+            }
+          : undefined,
+      });
+    } catch (e) {
+      if (overlayState) rmSync(overlayState.dir, { recursive: true, force: true });
+      await out.discard();
+      throw e;
+    }
+    const writer = new VideoWriter(out, child, o, overlayState);
+    await writer.push(mkvHeader(o.width, o.height, FOURCC[o.inputPixelFormat]));
     return writer;
   }
 
@@ -151,12 +253,12 @@ export class VideoWriter {
     const t = timestamp ?? (frame instanceof Uint8Array ? this.frames * this.step : frame.timestamp);
     throwIfAborted(this.options.signal);
     if (this.closed) throw new AvdubError(ErrorCode.INVALID_ARGUMENT, 'VideoWriter is closed');
-    const rgb = this.options.inputPixelFormat === 'rgb24';
-    const expected = (this.options.width * this.options.height * (rgb ? 6 : 3)) / 2;
+    const format = this.options.inputPixelFormat;
+    const expected = frameBytes(format, this.options.width, this.options.height);
     if (data.length !== expected) {
       throw new AvdubError(
         ErrorCode.INVALID_ARGUMENT,
-        `Expected a ${this.options.width}x${this.options.height} ${rgb ? 'RGB' : 'I420'} frame of ${expected} bytes but received ${data.length}`,
+        `Expected a ${this.options.width}x${this.options.height} ${FORMAT_NAME[format]} frame of ${expected} bytes but received ${data.length}`,
       );
     }
     if (!(t > this.lastTimestamp)) {
@@ -176,6 +278,7 @@ export class VideoWriter {
     this.options.signal?.removeEventListener('abort', this.onAbort);
     this.child.child.stdin!.end();
     const { code } = await this.child.exited;
+    this.removeScript();
     if (this.options.signal?.aborted) {
       await this.out.discard();
       throw abortError(this.options.signal);
@@ -187,6 +290,11 @@ export class VideoWriter {
         this.frames === 0 ? 'No frames were written' : `Encoding failed (ffmpeg exit ${code}): ${lastLines(this.child.stderrTail())}`,
         { details: { stderr: this.child.stderrTail() } },
       );
+    }
+    const ov = this.options.overlay;
+    if (ov && (this.overlayState!.decoded !== ov.expectedFrames || this.overlayState!.printed !== ov.expectedFrames)) {
+      await this.out.discard();
+      throw this.frameCountError(ov.expectedFrames);
     }
     if (this.options.audioFrom === undefined) return this.out.commit();
     // Audio is muxed in a second, stream-copy step: `-shortest` in the encoding run drops the
@@ -205,12 +313,29 @@ export class VideoWriter {
     this.options.signal?.removeEventListener('abort', this.onAbort);
     this.child.kill();
     await this.child.exited;
+    this.removeScript();
     await this.out.discard();
+  }
+
+  /** Frames ffmpeg has put out so far (overlay mode; 0 otherwise). */
+  get framesComposited(): number {
+    return this.overlayState?.printed ?? 0;
+  }
+
+  private frameCountError(expected: number): AvdubError {
+    const { decoded, printed } = this.overlayState!;
+    return new AvdubError(ErrorCode.CORRUPT_MEDIA, `The video decoded to ${decoded} frames where the analysis pass saw ${expected}`, {
+      details: { decoded, output: printed, expected },
+    });
+  }
+
+  private removeScript(): void {
+    if (this.overlayState) rmSync(this.overlayState.dir, { recursive: true, force: true });
   }
 
   private async push(bytes: Uint8Array): Promise<void> {
     const stdin = this.child.child.stdin!;
-    if (this.failure || stdin.destroyed) throw this.deadError();
+    if (this.failure || stdin.destroyed) throw await this.deadError();
     if (!stdin.write(bytes)) {
       await new Promise<void>((resolve) => {
         const done = (): void => {
@@ -221,12 +346,19 @@ export class VideoWriter {
         stdin.on('drain', done);
         stdin.on('close', done);
       });
-      if (this.failure || stdin.destroyed) throw this.deadError();
+      if (this.failure || stdin.destroyed) throw await this.deadError();
     }
   }
 
-  private deadError(): AvdubError {
+  private async deadError(): Promise<AvdubError> {
     if (this.options.signal?.aborted) return abortError(this.options.signal);
+    const ov = this.options.overlay;
+    if (ov) {
+      // The compositor ends with its source: a clean exit before all patches were taken means
+      // the video has fewer frames than the analysis pass saw.
+      const { code } = await this.child.exited;
+      if (code === 0 && this.overlayState!.decoded !== ov.expectedFrames) return this.frameCountError(ov.expectedFrames);
+    }
     return new AvdubError(ErrorCode.FFMPEG_FAILED, `Encoder stopped: ${lastLines(this.child.stderrTail()) || String(this.failure)}`, {
       cause: this.failure,
     });

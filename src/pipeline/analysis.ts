@@ -77,6 +77,12 @@ export interface VideoAnalysis {
   cropSize: number;
   /** Reference crops for models that take them (empty otherwise). */
   references: ReferenceFrame[];
+  /**
+   * Every decoded frame's timestamp (seconds, ffmpeg's input timeline, as `readYuvFrames`
+   * reports it), in order: `frameCount` values. The render pass's ffmpeg compositor times its
+   * patches with them without decoding the video itself.
+   */
+  timestamps: Float64Array;
 }
 
 export function summarizeTracks(result: FaceTrackingResult): TrackSummary[] {
@@ -234,12 +240,12 @@ function expandLandmarks(points: Float32Array): Float32Array {
 
 const MAGIC = 'AVDA';
 
-/** 'AVDA', u32 header length, JSON header, main-track kept landmarks (f32), reference crops (u8). */
+/** 'AVDA', u32 header length, JSON header, frame timestamps (f64), main-track kept landmarks (f32), reference crops (u8). */
 export function encodeAnalysis(a: VideoAnalysis): Uint8Array[] {
   const header = Buffer.from(
     JSON.stringify({
       format: 'avdub-analysis',
-      version: 2,
+      version: 3,
       keptLandmarks: KEPT_LANDMARKS,
       frameCount: a.frameCount,
       width: a.width,
@@ -259,7 +265,8 @@ export function encodeAnalysis(a: VideoAnalysis): Uint8Array[] {
   const K = KEPT_LANDMARKS.length * 3;
   const lm = new Float32Array(a.main.length * K);
   a.main.forEach((f, i) => lm.set(keptPoints(f), i * K));
-  return [head, header, Buffer.from(lm.buffer, lm.byteOffset, lm.byteLength), ...a.references.map((r) => r.crop)];
+  const ts = Float64Array.from(a.timestamps);
+  return [head, header, Buffer.from(ts.buffer), Buffer.from(lm.buffer, lm.byteOffset, lm.byteLength), ...a.references.map((r) => r.crop)];
 }
 
 export function decodeAnalysis(buf: Buffer): VideoAnalysis {
@@ -285,8 +292,13 @@ export function decodeAnalysis(buf: Buffer): VideoAnalysis {
   } catch {
     throw corrupt();
   }
-  if (h.format !== 'avdub-analysis' || h.version !== 2 || h.keptLandmarks.join() !== KEPT_LANDMARKS.join()) throw corrupt();
+  if (h.format !== 'avdub-analysis' || h.version !== 3 || h.keptLandmarks.join() !== KEPT_LANDMARKS.join()) throw corrupt();
   let o = 8 + len;
+  const tsBytes = h.frameCount * 8;
+  if (!(h.frameCount >= 0) || buf.length < o + tsBytes) throw corrupt();
+  const timestamps = new Float64Array(h.frameCount);
+  new Uint8Array(timestamps.buffer).set(buf.subarray(o, o + tsBytes));
+  o += tsBytes;
   const K = KEPT_LANDMARKS.length * 3;
   const lmBytes = h.main.length * K * 4;
   if (buf.length < o + lmBytes) throw corrupt();
@@ -312,5 +324,6 @@ export function decodeAnalysis(buf: Buffer): VideoAnalysis {
     cuts: h.cuts,
     cropSize: h.cropSize,
     references,
+    timestamps,
   };
 }

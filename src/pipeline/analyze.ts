@@ -106,6 +106,7 @@ export async function analyzeVideo(video: string, o: AnalyzeOptions): Promise<An
   const fitOptions = o.fit;
   const fitAudio: FitAudio | undefined = fitOptions && toFitAudio(fitOptions.audio);
   let frames = 0;
+  let timestamps = new Float64Array(1024);
   const sec = { track: 0, canonicalize: 0, cuts: 0, fit: 0 };
 
   // A dropped fit is no longer fed and is never solved.
@@ -118,7 +119,12 @@ export async function analyzeVideo(video: string, o: AnalyzeOptions): Promise<An
   // render pass). Nothing keeps a frame past its iteration.
   for await (const frame of readFaceFrames(video, { info, signal, ffmpegPath: o.ffmpegPath, ffprobePath: o.ffprobePath })) {
     throwIfAborted(signal);
-    frames++;
+    if (frames === timestamps.length) {
+      const grown = new Float64Array(frames * 2);
+      grown.set(timestamps);
+      timestamps = grown;
+    }
+    timestamps[frames++] = frame.timestamp;
     let tm = performance.now();
     const d = cuts.push(frame);
     if (cuts.isCut(d)) cutList.push(frame.index);
@@ -240,6 +246,7 @@ export async function analyzeVideo(video: string, o: AnalyzeOptions): Promise<An
     cuts: cutList,
     cropSize: canon.size,
     references,
+    timestamps: timestamps.slice(0, frames),
   };
   return {
     analysis,

@@ -65,6 +65,13 @@ export interface PipelineRenderOptions {
   cutThreshold: number;
   /** Reinhard colour transfer of the pasted mouth to the frame (003 s3.3). @default false */
   colorTransfer: boolean;
+  /**
+   * Who blends the mouths into the frames (`RenderPassOptions.compositor`): `'auto'` lets ffmpeg
+   * do it for a patch model (the personalized default) when no colour transfer and no
+   * `onFrame` hook need the frames in Node; `'node'` always renders in Node; `'ffmpeg'` fails
+   * where ffmpeg cannot. @default 'auto'
+   */
+  compositor: 'auto' | 'ffmpeg' | 'node';
 }
 
 export interface DubPipelineOptions extends FfmpegOptions {
@@ -109,7 +116,7 @@ export const defaultDubPipelineOptions: DubPipelineOptions = {
   tracker: {},
   fit: {},
   generate: {},
-  render: { featherSigma: 4, fadeFrames: 5, minRunFrames: 8, maxJump: 0.5, cutThreshold: 30, colorTransfer: false },
+  render: { featherSigma: 4, fadeFrames: 5, minRunFrames: 8, maxJump: 0.5, cutThreshold: 30, colorTransfer: false, compositor: 'auto' },
   maxBufferedFrames: 'auto',
   bufferMiB: 256,
   audioLength: 'fit',
@@ -239,6 +246,7 @@ export class DubPipeline {
     is.number('render.maxJump', o.render.maxJump, 0);
     is.number('render.cutThreshold', o.render.cutThreshold, 0, 256);
     is.boolean('render.colorTransfer', o.render.colorTransfer);
+    is.oneOf('render.compositor', o.render.compositor, ['auto', 'ffmpeg', 'node'] as const);
     if (o.maxBufferedFrames !== 'auto') is.integer('maxBufferedFrames', o.maxBufferedFrames, 2, 100000);
     is.number('bufferMiB', o.bufferMiB, 1);
     is.oneOf('audioLength', o.audioLength, ['fit', 'error'] as const);
@@ -740,6 +748,8 @@ export class DubPipeline {
         preset: o.preset,
         featherSigma: o.render.featherSigma,
         colorTransfer: o.render.colorTransfer,
+        compositor: o.render.compositor,
+        timestamps: a.timestamps,
         maxBufferedFrames: maxBuffered,
         signal,
         onProgress: (e) => {
@@ -755,6 +765,7 @@ export class DubPipeline {
         cached: false,
         items: s.frames,
         detail: {
+          compositor: s.compositor,
           peakBufferedFrames: s.peakBufferedFrames,
           maxBufferedFrames: maxBuffered,
           seconds: Object.fromEntries(Object.entries(s.seconds).map(([k, x]) => [k, round(x)])),

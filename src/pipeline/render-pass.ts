@@ -33,6 +33,8 @@ import { ProgressMeter, type ProgressCallback } from '../util/progress.js';
 import type { MainFace } from './analysis.js';
 import type { RenderRun } from './plan.js';
 import { AsyncQueue, Notifier } from './queue.js';
+import { overlayPass, overlayUnavailable } from './overlay-pass.js';
+import { is } from '../util/validate.js';
 
 /** Why a frame looks the way it does in the output. */
 export type FrameOutcome = 'rendered' | 'cross-faded' | 'no-face' | 'other-face' | 'short-run';
@@ -79,14 +81,30 @@ export interface RenderPassOptions extends FfmpegOptions {
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
   onFrame?: OutputFrameHook;
+  /**
+   * Every frame's timestamp from the analysis pass (`VideoAnalysis.timestamps`): lets ffmpeg
+   * composite (`compositor`) without Node decoding the video.
+   */
+  timestamps?: Float64Array;
+  /**
+   * Who blends the generated mouths into the frames. `'ffmpeg'`: one ffmpeg decodes, overlays
+   * Node's small per-frame patches and encodes (overlay-pass.ts); needs a patch model
+   * (`LipsyncModel.patchAlpha`), `timestamps`, no colour transfer and no `onFrame`. `'node'`:
+   * Node decodes, renders into each frame and pipes it to the encoder. `'auto'`: ffmpeg where
+   * it can, else Node.
+   * @default 'auto'
+   */
+  compositor?: 'auto' | 'ffmpeg' | 'node';
 }
 
 export interface RenderPassStats {
+  /** Who composited (see `RenderPassOptions.compositor`). */
+  compositor: 'ffmpeg' | 'node';
   frames: number;
   rendered: number;
   crossFaded: number;
   passedThrough: { total: number; noFace: number; otherFace: number; shortRun: number };
-  /** Most decoded frames held at once (model lag + writer slack). */
+  /** Most decoded frames held at once (model lag + writer slack; 0 when ffmpeg composites: Node holds no frames). */
   peakBufferedFrames: number;
   /** Seconds spent in the model's generate (JS thread time, approximate), canonicalize, render, encode writes. */
   seconds: { total: number; canonicalize: number; mask: number; render: number; encodeWait: number };
@@ -112,6 +130,54 @@ interface ActiveRun {
 }
 
 export async function renderPass(o: RenderPassOptions): Promise<RenderPassStats> {
+  const mode = o.compositor ?? 'auto';
+  is.oneOf('compositor', mode, ['auto', 'ffmpeg', 'node'] as const);
+  if (mode === 'ffmpeg' || (mode === 'auto' && overlayUnavailable(o) === undefined)) return overlayPass(o);
+  return nodePass(o);
+}
+
+/** Fresh pass statistics. */
+export function newRenderStats(compositor: 'ffmpeg' | 'node'): RenderPassStats {
+  return {
+    compositor,
+    frames: 0,
+    rendered: 0,
+    crossFaded: 0,
+    passedThrough: { total: 0, noFace: 0, otherFace: 0, shortRun: 0 },
+    peakBufferedFrames: 0,
+    seconds: { total: 0, canonicalize: 0, mask: 0, render: 0, encodeWait: 0 },
+    output: '',
+  };
+}
+
+/** Why a frame that is not rendered passes through. */
+export function outcomeOf(index: number, main: Map<number, MainFace>, otherFaceAt: (index: number) => boolean): Exclude<FrameOutcome, 'rendered' | 'cross-faded'> {
+  return main.has(index) ? 'short-run' : otherFaceAt(index) ? 'other-face' : 'no-face';
+}
+
+/** Counts a frame's outcome in the statistics. */
+export function countOutcome(stats: RenderPassStats, outcome: FrameOutcome): void {
+  if (outcome === 'rendered') stats.rendered++;
+  else if (outcome === 'cross-faded') stats.crossFaded++;
+  else {
+    stats.passedThrough.total++;
+    if (outcome === 'short-run') stats.passedThrough.shortRun++;
+    else if (outcome === 'other-face') stats.passedThrough.otherFace++;
+    else stats.passedThrough.noFace++;
+  }
+}
+
+/** A model's output frame is the next one of its run and crop-sized, else `E_MODEL_LOAD`. */
+export function checkModelOutput(model: LipsyncModel, out: LipsyncOutputFrame, expected: number, size: number): void {
+  if (out.index !== expected) {
+    throw new AvdubError(ErrorCode.MODEL_LOAD, `Lip-sync model "${model.name}" returned frame ${out.index} where ${expected} was expected`);
+  }
+  if (out.crop.width !== size || out.crop.height !== size || out.crop.data.length !== size * size * 3) {
+    throw new AvdubError(ErrorCode.MODEL_LOAD, `Lip-sync model "${model.name}" returned a ${out.crop.width}x${out.crop.height} crop; expected ${size}x${size}`);
+  }
+}
+
+async function nodePass(o: RenderPassOptions): Promise<RenderPassStats> {
   const t0 = performance.now();
   const userSignal = o.signal;
   throwIfAborted(userSignal);
@@ -146,15 +212,7 @@ export async function renderPass(o: RenderPassOptions): Promise<RenderPassStats>
   // stream's high-water mark (16 KiB) are flushed before `write` resolves (VideoWriter waits
   // for 'drain'), so only buffers at least that large are recycled.
   const recycle = frameBytes >= 65536;
-  const stats: RenderPassStats = {
-    frames: 0,
-    rendered: 0,
-    crossFaded: 0,
-    passedThrough: { total: 0, noFace: 0, otherFace: 0, shortRun: 0 },
-    peakBufferedFrames: 0,
-    seconds: { total: 0, canonicalize: 0, mask: 0, render: 0, encodeWait: 0 },
-    output: '',
-  };
+  const stats = newRenderStats('node');
   let failure: unknown;
   let decodeDone = false;
   const active: ActiveRun[] = [];
@@ -203,16 +261,10 @@ export async function renderPass(o: RenderPassOptions): Promise<RenderPassStats>
         : o.model.generate({ ...input, frames: queue as AsyncQueue<LipsyncInputFrame> }, { signal });
       let expected = 0;
       for await (const out of it) {
-        if (out.index !== expected) {
-          throw new AvdubError(ErrorCode.MODEL_LOAD, `Lip-sync model "${o.model.name}" returned frame ${out.index} where ${expected} was expected`);
-        }
-        expected++;
+        checkModelOutput(o.model, out, expected++, size);
         const idx = run.start + out.index;
         const e = fifo[idx - fifo[fifoHead]!.index + fifoHead];
         if (!e || e.index !== idx) throw new Error(`render pass: frame ${idx} is not buffered`);
-        if (out.crop.width !== size || out.crop.height !== size || out.crop.data.length !== size * size * 3) {
-          throw new AvdubError(ErrorCode.MODEL_LOAD, `Lip-sync model "${o.model.name}" returned a ${out.crop.width}x${out.crop.height} crop; expected ${size}x${size}`);
-        }
         e.crop = out.crop;
         e.ready = true;
         notifier.notify();
@@ -308,15 +360,10 @@ export async function renderPass(o: RenderPassOptions): Promise<RenderPassStats>
         box = renderer.renderYuv(img, e.crop, e.transform.toFrame, mask, e.opacity, matrix);
         stats.seconds.render += (performance.now() - tm) / 1000;
         outcome = e.opacity < 1 ? 'cross-faded' : 'rendered';
-        if (outcome === 'cross-faded') stats.crossFaded++;
-        else stats.rendered++;
       } else {
-        outcome = byIndex.has(e.index) ? 'short-run' : o.otherFaceAt(e.index) ? 'other-face' : 'no-face';
-        stats.passedThrough.total++;
-        if (outcome === 'short-run') stats.passedThrough.shortRun++;
-        else if (outcome === 'other-face') stats.passedThrough.otherFace++;
-        else stats.passedThrough.noFace++;
+        outcome = outcomeOf(e.index, byIndex, o.otherFaceAt);
       }
+      countOutcome(stats, outcome);
       o.onFrame?.({ data: e.data, width, height, index: e.index, timestamp: e.timestamp }, { index: e.index, timestamp: e.timestamp, outcome, opacity: box ? e.opacity : 0, box });
       const tw = performance.now();
       await writer.write(e.data, e.timestamp);

@@ -43,12 +43,19 @@ export function gaussianBlur(mask: Float32Array, width: number, height: number, 
   let sum = 0;
   for (let i = -r; i <= r; i++) sum += k[i + r] = Math.exp(-(i * i) / (2 * sigma * sigma));
   for (let i = 0; i < k.length; i++) k[i]! /= sum;
+  // cum[j] = k[0] + ... + k[j - 1]: a row that is one run of 1s (every row of a convex polygon's
+  // raster) blurs to a difference of two entries, whatever the kernel's size.
+  const cum = new Float64Array(k.length + 1);
+  for (let i = 0; i < k.length; i++) cum[i + 1] = cum[i]! + k[i]!;
   const tmp = new Float32Array(width * height);
   const out = new Float32Array(width * height);
   // Rows and columns beyond the non-zero span (plus the kernel's reach) stay exactly 0, so
   // only the span is computed: the mask is a small polygon inside the crop.
   const rowLo = new Int32Array(height).fill(width);
   const rowHi = new Int32Array(height).fill(-1);
+  // Rows that are one run of 1s: the run's ends (else -1, -1).
+  const runA = new Int32Array(height).fill(-1);
+  const runB = new Int32Array(height).fill(-1);
   for (let y = 0; y < height; y++) {
     const base = y * width;
     let a = -1;
@@ -64,6 +71,15 @@ export function gaussianBlur(mask: Float32Array, width: number, height: number, 
     const x1 = Math.min(width - 1, b + r);
     rowLo[y] = x0;
     rowHi[y] = x1;
+    let run = true;
+    for (let x = a; x <= b && run; x++) run = mask[base + x] === 1;
+    if (run) {
+      runA[y] = a;
+      runB[y] = b;
+      // Taps i with a <= x + i <= b, i in [-r, r]: kernel indices (a - x + r) .. (b - x + r).
+      for (let x = x0; x <= x1; x++) tmp[base + x] = cum[Math.min(2 * r, b - x + r) + 1]! - cum[Math.max(0, a - x + r)]!;
+      continue;
+    }
     for (let x = x0; x <= x1; x++) {
       const i0 = Math.max(-r, a - x);
       const i1 = Math.min(r, b - x);
@@ -73,10 +89,27 @@ export function gaussianBlur(mask: Float32Array, width: number, height: number, 
     }
   }
   // Vertical pass, a row at a time: out row y accumulates the kernel-weighted non-zero rows near it.
+  // Where all 2r + 1 rows around y are runs of 1s reaching r past x on both sides, every term is
+  // the whole kernel: the value is 1 and that stretch is skipped (half the mask, typically).
   for (let y = 0; y < height; y++) {
     const base = y * width;
     let lo = width;
     let hi = -1;
+    let ia = 0;
+    let ib = -1;
+    if (y - r >= 0 && y + r < height) {
+      ia = -Infinity;
+      ib = Infinity;
+      for (let yy = y - r; yy <= y + r; yy++) {
+        if (runA[yy]! < 0) {
+          ia = 0;
+          ib = -1;
+          break;
+        }
+        ia = Math.max(ia, runA[yy]! + r);
+        ib = Math.min(ib, runB[yy]! - r);
+      }
+    }
     for (let i = Math.max(-r, -y); i <= r && y + i < height; i++) {
       const yy = y + i;
       const a = rowLo[yy]!;
@@ -86,8 +119,14 @@ export function gaussianBlur(mask: Float32Array, width: number, height: number, 
       if (b > hi) hi = b;
       const w = k[i + r]!;
       const src = yy * width;
-      for (let x = a; x <= b; x++) out[base + x]! += w * tmp[src + x]!;
+      if (ib < ia) {
+        for (let x = a; x <= b; x++) out[base + x]! += w * tmp[src + x]!;
+      } else {
+        for (let x = a; x < ia; x++) out[base + x]! += w * tmp[src + x]!;
+        for (let x = ib + 1; x <= b; x++) out[base + x]! += w * tmp[src + x]!;
+      }
     }
+    if (ib >= ia) out.fill(1, base + ia, base + ib + 1);
     // Float noise far from the polygon must not leak a non-zero alpha.
     for (let x = lo; x <= hi; x++) {
       const v = out[base + x]!;

@@ -101,13 +101,16 @@ export class MockPatchModel implements LipsyncModel {
   readonly patchAlpha = new Float32Array(C * C);
   /** Input frames that carried a crop. */
   cropsSeen = 0;
+  /** Called with each patch's track index as it is generated. */
+  onPatch?: (index: number) => void;
   framesIn = 0;
-  constructor() {
-    for (let y = 160; y < 208; y++) this.patchAlpha.fill(1, y * C + 96, y * C + 160);
-  }
   // eslint-disable-next-line require-yield
   async *generate(): AsyncGenerator<LipsyncOutputFrame> {
     throw new Error('generate called on a patch model');
+  }
+  /** `perFrame`: each patch a different grey (from its track index), so a patch shown on the wrong frame is seen. */
+  constructor(readonly perFrame = false) {
+    for (let y = 160; y < 208; y++) this.patchAlpha.fill(1, y * C + 96, y * C + 160);
   }
   async *generatePatches(input: LipsyncPatchInput, options: LipsyncGenerateOptions = {}): AsyncGenerator<LipsyncOutputFrame> {
     const white = new Uint8Array(C * C * 3).fill(255);
@@ -116,7 +119,9 @@ export class MockPatchModel implements LipsyncModel {
       throwIfAborted(options.signal);
       this.framesIn++;
       if ('crop' in f) this.cropsSeen++;
-      yield { index: i++, crop: { data: white, width: C, height: C } };
+      this.onPatch?.(i);
+      const data = this.perFrame ? new Uint8Array(C * C * 3).fill(20 + ((i * 47) % 220)) : white;
+      yield { index: i++, crop: { data, width: C, height: C } };
     }
   }
 }

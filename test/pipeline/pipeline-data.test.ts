@@ -70,10 +70,36 @@ describe.skipIf(!hasTestData)('DubPipeline on a real clip', () => {
   });
 
   it('a re-run reuses the analysis pass (one decode) and writes a byte-identical file', async () => {
-    const again = await make().lipsync({ video, audio, output: join(tmp.dir, 'again.mp4') });
+    // The same compositor as the first run, which Node did (its onFrame hook needs the frames).
+    const again = await make().lipsync({ video, audio, output: join(tmp.dir, 'again.mp4'), onFrame: () => {} });
     expect(again.report.passes).toEqual({ decodes: 1, analysisCached: true });
     expect(again.report.stages.find((s) => s.stage === 'track')).toMatchObject({ cached: true });
     expect(readFileSync(again.output).equals(readFileSync(first.output))).toBe(true);
+  });
+
+  it('without an onFrame hook ffmpeg composites: the frames of the Node compositor within rounding, and its re-run is byte-identical too', async () => {
+    const lossless = (compositor: 'auto' | 'node'): DubPipeline => new DubPipeline({ cacheDir, preset: 'ultrafast', crf: 0, render: { compositor } });
+    const a = await lossless('auto').lipsync({ video, audio, output: join(tmp.dir, 'ffmpeg-a.mp4') });
+    const b = await lossless('auto').lipsync({ video, audio, output: join(tmp.dir, 'ffmpeg-b.mp4') });
+    const n = await lossless('node').lipsync({ video, audio, output: join(tmp.dir, 'node.mp4') });
+    expect(a.report.stages.find((s) => s.stage === 'render')?.detail).toMatchObject({ compositor: 'ffmpeg', peakBufferedFrames: 0 });
+    expect(n.report.stages.find((s) => s.stage === 'render')?.detail).toMatchObject({ compositor: 'node' });
+    expect(readFileSync(b.output).equals(readFileSync(a.output))).toBe(true);
+    const viaNode = await decodeAll(n.output, 'yuv420p');
+    const viaFfmpeg = await decodeAll(a.output, 'yuv420p');
+    expect(viaFfmpeg.length).toBe(125);
+    let worst = 0;
+    let changed = 0;
+    for (let i = 0; i < 125; i++) {
+      for (let k = 0; k < viaFfmpeg[i]!.data.length; k++) {
+        const d = Math.abs(viaFfmpeg[i]!.data[k]! - viaNode[i]!.data[k]!);
+        worst = Math.max(worst, d);
+        if (viaFfmpeg[i]!.data[k] !== input[i]!.data[k]) changed++;
+      }
+    }
+    // Alpha in 1/255 steps and ffmpeg's rounding against Node's float blend.
+    expect(worst).toBeLessThanOrEqual(2);
+    expect(changed).toBeGreaterThan(125 * 1000); // the mouths are there
   });
 
   it('generate settings shape pass 2 only: the analysis is reused and anchorShift moves the mouth', async () => {

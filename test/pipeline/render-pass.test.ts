@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AvdubError, ErrorCode } from '../../src/errors.js';
@@ -8,6 +9,7 @@ import { featheredPolygonMask } from '../../src/render/mask.js';
 import { CutDetector, planRuns } from '../../src/pipeline/plan.js';
 import { renderMask, renderPass, type OutputFrameInfo, type RenderPassOptions } from '../../src/pipeline/render-pass.js';
 import { ffmpeg, makeClip, tempDir } from '../helpers/media.js';
+import { tempDirPrefix } from '../../src/util/temp.js';
 import { MockLipsyncModel, MockPatchModel, decodeAll, diffOutsideYuv, range, syntheticMain } from './helpers.js';
 
 const tmp = tempDir('avdub-render-pass-');
@@ -235,5 +237,92 @@ describe('render mask and run planning', () => {
       if (det.isCut(det.push({ data: f.data, width: 160, height: 120 }))) cuts.push(i);
     });
     expect(cuts).toEqual([25]);
+  });
+});
+
+describe('renderPass with ffmpeg as the compositor', () => {
+  let vfrClip: string;
+  let vfrInfo: MediaInfo;
+  let vfrInput: { data: Uint8Array; timestamp: number }[];
+  const stamps = (frames: { timestamp: number }[]): Float64Array => Float64Array.from(frames.map((f) => f.timestamp));
+
+  beforeAll(async () => {
+    // Irregular frame times: every third frame of 50 dropped (gaps of 40 and 80 ms).
+    vfrClip = join(tmp.dir, 'vfr.mp4');
+    ffmpeg([
+      '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25:duration=3',
+      '-vf', "select='not(eq(mod(n\\,3)\\,2))'", '-vsync', 'vfr',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', vfrClip,
+    ]);
+    vfrInfo = await probeMedia(vfrClip, { scanFrames: true });
+    vfrInput = await decodeAll(vfrClip, 'yuv420p');
+  });
+
+  it('pairs every patch with its own frame and matches the Node compositor within rounding (constant and variable frame rate)', async () => {
+    expect(vfrInfo.video?.variableFrameRate).toBe(true);
+    for (const [name, src, srcInfo, frames] of [['cfr', clip, info, input], ['vfr', vfrClip, vfrInfo, vfrInput]] as const) {
+      const common = { video: src, info: srcInfo, model: new MockPatchModel(true), crf: 0, timestamps: stamps(frames) };
+      const viaNode = await renderPass(options({ ...common, output: join(tmp.dir, `${name}-node.mp4`), compositor: 'node' }));
+      const model = new MockPatchModel(true);
+      const viaFfmpeg = await renderPass(options({ ...common, model, output: join(tmp.dir, `${name}-ffmpeg.mp4`) }));
+      expect(viaNode.compositor).toBe('node');
+      expect(viaFfmpeg.compositor).toBe('ffmpeg'); // 'auto' picks it for a patch model with timestamps
+      expect(model.cropsSeen).toBe(0);
+      expect({ ...viaFfmpeg, seconds: 0, output: '', compositor: '', peakBufferedFrames: 0 }).toEqual({ ...viaNode, seconds: 0, output: '', compositor: '', peakBufferedFrames: 0 });
+      const a = await decodeAll(viaNode.output, 'yuv420p');
+      const b = await decodeAll(viaFfmpeg.output, 'yuv420p');
+      expect(b.map((f) => f.timestamp)).toEqual(a.map((f) => f.timestamp));
+      expect(b.length, name).toBe(frames.length);
+      const runFrames = new Set(range(5, 30));
+      let changed = 0;
+      for (let i = 0; i < b.length; i++) {
+        let worst = 0;
+        for (let k = 0; k < b[i]!.data.length; k++) worst = Math.max(worst, Math.abs(b[i]!.data[k]! - a[i]!.data[k]!));
+        // Alpha in 1/255 steps and ffmpeg's rounding: a level or two. A patch on the wrong frame
+        // would be off by tens (each frame's grey differs by 47).
+        expect(worst, `${name} frame ${i}`).toBeLessThanOrEqual(2);
+        if (!runFrames.has(i)) expect(diffOutsideYuv(b[i]!.data, frames[i]!.data, W, 120, null), `${name} frame ${i} passes through`).toBe(0);
+        else changed += diffOutsideYuv(b[i]!.data, frames[i]!.data, W, 120, null) > 0 ? 1 : 0;
+      }
+      expect(changed).toBe(26);
+    }
+  });
+
+  it('falls back to Node where ffmpeg cannot composite, and refuses to be forced there', async () => {
+    const ts = stamps(input);
+    const hooked = await renderPass(options({ output: join(tmp.dir, 'hooked.mp4'), model: new MockPatchModel(), timestamps: ts, onFrame: () => {} }));
+    expect(hooked.compositor).toBe('node');
+    const whole = await renderPass(options({ output: join(tmp.dir, 'whole.mp4'), timestamps: ts }));
+    expect(whole.compositor).toBe('node');
+    const err = await renderPass(options({ output: join(tmp.dir, 'forced.mp4'), timestamps: ts, compositor: 'ffmpeg' })).catch((e) => e);
+    expect(AvdubError.isInstance(err, ErrorCode.INVALID_ARGUMENT)).toBe(true);
+    expect(String(err.message)).toMatch(/whole crops/);
+  });
+
+  it('cancelling leaves no output, no temporary folder and no child process; a short decode is E_CORRUPT_MEDIA', async () => {
+    const runDirs = (): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith(tempDirPrefix('run')));
+    const before = runDirs().length;
+    const dir = join(tmp.dir, 'ff-cancel');
+    const ac = new AbortController();
+    const model = new MockPatchModel();
+    model.onPatch = (i) => {
+      if (i === 12) ac.abort();
+    };
+    const err = await renderPass(options({ output: join(dir, 'cancelled.mp4'), model, timestamps: stamps(input), signal: ac.signal })).catch((e) => e);
+    expect(AvdubError.isInstance(err, ErrorCode.ABORTED), String(err?.stack ?? JSON.stringify(err))).toBe(true);
+    expect(readdirSync(dir)).toEqual([]);
+    expect(runDirs().length).toBe(before);
+    expect(liveChildProcessCount()).toBe(0);
+    // The analysis claims 10 frames more than the video has.
+    const long = Float64Array.from([...stamps(input), ...range(50, 59).map((i) => i / 25)]);
+    const short = await renderPass(options({ output: join(dir, 'short.mp4'), model: new MockPatchModel(), timestamps: long })).catch((e) => e);
+    expect(AvdubError.isInstance(short, ErrorCode.CORRUPT_MEDIA), String(short?.stack ?? JSON.stringify(short))).toBe(true);
+    expect(readdirSync(dir)).toEqual([]);
+    // ... and 10 frames fewer.
+    const fewer = await renderPass(options({ output: join(dir, 'long.mp4'), model: new MockPatchModel(), timestamps: stamps(input).subarray(0, 40) })).catch((e) => e);
+    expect(AvdubError.isInstance(fewer, ErrorCode.CORRUPT_MEDIA), String(fewer?.stack ?? JSON.stringify(fewer))).toBe(true);
+    expect(readdirSync(dir)).toEqual([]);
+    expect(runDirs().length).toBe(before);
+    expect(liveChildProcessCount()).toBe(0);
   });
 });

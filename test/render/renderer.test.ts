@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { changedPixelsOutside } from '../../src/eval/metrics.js';
 import type { Affine, RgbImage } from '../../src/face/image.js';
-import { Renderer, featheredPolygonMask, labToRgb, rasterizePolygon, reinhardTransfer, rgbToLab } from '../../src/render/index.js';
+import { Renderer, featheredPolygonMask, gaussianBlur, labToRgb, rasterizePolygon, reinhardTransfer, rgbToLab } from '../../src/render/index.js';
 
 function noise(w: number, h: number, seed: number): RgbImage {
   let s = seed;
@@ -120,5 +120,37 @@ describe('Renderer', () => {
       expect(Array.from(out)).toEqual([...rgb]);
     }
     expect(() => reinhardTransfer(new Uint8Array(3), new Uint8Array(3), new Float32Array(1))).not.toThrow();
+  });
+});
+
+describe('gaussianBlur', () => {
+  /** The truncated, normalised 2-D Gaussian convolution, computed directly. */
+  function direct(mask: Float32Array, w: number, h: number, sigma: number): Float64Array {
+    const r = Math.ceil(3 * sigma);
+    const k = Array.from({ length: 2 * r + 1 }, (_, i) => Math.exp(-((i - r) ** 2) / (2 * sigma * sigma)));
+    const s = k.reduce((a, b) => a + b, 0);
+    const out = new Float64Array(w * h);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      let v = 0;
+      for (let j = -r; j <= r; j++) for (let i = -r; i <= r; i++) {
+        const xx = x + i;
+        const yy = y + j;
+        if (xx >= 0 && yy >= 0 && xx < w && yy < h) v += (k[i + r]! / s) * (k[j + r]! / s) * mask[yy * w + xx]!;
+      }
+      out[y * w + x] = v;
+    }
+    return out;
+  }
+
+  it('equals the direct 2-D convolution, for runs of 1s (the fast rows) and for any other mask', () => {
+    const poly = rasterizePolygon([6.3, 4.1, 30.2, 9.7, 25.5, 33.8, 3.9, 28.2], 40, 40);
+    const ragged = Float32Array.from(poly, (v, i) => (v && i % 7 === 0 ? 0.5 : v)); // not runs of 1s
+    for (const m of [poly, ragged]) {
+      const got = gaussianBlur(m, 40, 40, 2.5);
+      const want = direct(m, 40, 40, 2.5);
+      let worst = 0;
+      for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - (want[i]! < 1e-4 ? 0 : want[i]!)));
+      expect(worst).toBeLessThan(1e-5);
+    }
   });
 });
