@@ -26,6 +26,7 @@ import { mouthAnchor } from '../lipsync/personalized/features.js';
 import type { LipsyncOutputFrame, LipsyncPatchInputFrame } from '../lipsync/types.js';
 import { frameBoxOfCropRect, Renderer, type RenderBox } from '../render/renderer.js';
 import { ProgressMeter } from '../util/progress.js';
+import { Notifier } from './queue.js';
 import type { MainFace } from './analysis.js';
 import type { RenderRun } from './plan.js';
 import { checkModelOutput, countOutcome, newRenderStats, outcomeOf, renderMask, type RenderPassOptions, type RenderPassStats } from './render-pass.js';
@@ -103,11 +104,19 @@ export async function overlayPass(o: RenderPassOptions): Promise<RenderPassStats
   const meter = new ProgressMeter('render', N, o.onProgress);
   const renderer = new Renderer({ colorTransfer: false });
   const canvasBytes = (layout.width * layout.height * 5) / 2;
-  // One transparent canvas for every untouched frame (never written to); rendered ones reuse a
-  // small pool when large enough (see the Node compositor on why 64 KiB).
+  // One transparent canvas for every untouched frame (never written to); rendered ones come from
+  // a pool of AHEAD + 1, reused when large enough (see the Node compositor on why 64 KiB).
   const clear = new Uint8Array(canvasBytes);
   const pool: Uint8Array[] = [];
   const recycle = canvasBytes >= 65536;
+  // Patches are rendered up to AHEAD frames before the encoder takes them: a patch is several
+  // times the pipe's 64 KiB, so writing each before rendering the next would make Node and
+  // ffmpeg take turns instead of working at once.
+  const AHEAD = 8;
+  const notifier = new Notifier();
+  let chain: Promise<void> = Promise.resolve();
+  let queued = 0;
+  let failure: unknown;
   const maskBuf = new Float32Array(size * size);
   const startTime = video.startTime ?? 0;
   // Patch i goes 1 us under frame i (Matroska keeps microseconds), so the overlay pairs them.
@@ -121,11 +130,27 @@ export async function overlayPass(o: RenderPassOptions): Promise<RenderPassStats
     stats.frames++;
     meter.tick(stats.frames);
   };
+  /** Queues a patch for the encoder; waits only while AHEAD are queued. `release` runs once it is written. */
+  const enqueue = async (data: Uint8Array, index: number, release?: () => void): Promise<void> => {
+    while (queued >= AHEAD && failure === undefined) await notifier.wait();
+    if (failure !== undefined) throw failure;
+    queued++;
+    chain = chain.then(async () => {
+      try {
+        if (failure === undefined) await write(data, index);
+      } catch (e) {
+        failure ??= e;
+      }
+      queued--;
+      release?.();
+      notifier.notify();
+    });
+  };
   const passThrough = async (until: number): Promise<void> => {
     for (; next < until; next++) {
       throwIfAborted(signal);
       countOutcome(stats, outcomeOf(next, byIndex, o.otherFaceAt));
-      await write(clear, next);
+      await enqueue(clear, next);
     }
   };
 
@@ -167,8 +192,7 @@ export async function overlayPass(o: RenderPassOptions): Promise<RenderPassStats
         stats.seconds.render += (performance.now() - tm) / 1000;
         // Counted by run membership, as the Node compositor does (a frame whose mask shows nothing is still a run frame).
         countOutcome(stats, opacity < 1 ? 'cross-faded' : 'rendered');
-        await write(visible ? canvas : clear, i);
-        if (recycle) pool.push(canvas);
+        await enqueue(visible ? canvas : clear, i, recycle ? () => pool.push(canvas) : undefined);
         next = i + 1;
       }
       if (expected !== frameCount) {
@@ -176,8 +200,11 @@ export async function overlayPass(o: RenderPassOptions): Promise<RenderPassStats
       }
     }
     await passThrough(N);
+    await chain;
+    if (failure !== undefined) throw failure;
   } catch (e) {
     await writer.abort();
+    await chain; // its pending write fails at once: the encoder is gone
     userSignal?.removeEventListener('abort', onUserAbort);
     if (userSignal?.aborted) throw abortError(userSignal);
     throw e;
