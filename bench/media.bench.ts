@@ -6,7 +6,7 @@
  * - peak RSS while streaming the clip and a 6x longer loop of it (must not grow with length).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VideoWriter, probeMedia, readFrames, resolveBinaries, type FrameTransport } from '../src/media/index.js';

@@ -29,7 +29,7 @@ import { ProgressMeter } from '../util/progress.js';
 import { Notifier } from './queue.js';
 import type { MainFace } from './analysis.js';
 import type { RenderRun } from './plan.js';
-import { checkModelOutput, countOutcome, newRenderStats, outcomeOf, renderMask, type RenderPassOptions, type RenderPassStats } from './render-pass.js';
+import { checkModelOutput, countOutcome, maskSupportRect, newRenderStats, outcomeOf, renderMask, type RenderPassOptions, type RenderPassStats } from './render-pass.js';
 
 /** Why the ffmpeg compositor cannot render a pass (undefined: it can). */
 export function overlayUnavailable(o: RenderPassOptions): string | undefined {
@@ -247,8 +247,6 @@ function planLayout(
       }
     }
   }
-  // renderMask's reach: nothing beyond it from the polygon is non-zero.
-  const reach = Math.ceil(3 * sigma) + 2;
   const boxes = new Map<number, RenderBox>();
   let width = 2;
   let height = 2;
@@ -257,23 +255,9 @@ function planLayout(
       const face = byIndex.get(i);
       if (!face) continue;
       const transform = canon.transform(face.landmarks);
-      const poly = canon.renderPolygon(canon.toCanonical(face.landmarks, transform));
-      let x0 = Infinity;
-      let y0 = Infinity;
-      let x1 = -Infinity;
-      let y1 = -Infinity;
-      for (let k = 0; k < poly.length; k += 2) {
-        x0 = Math.min(x0, poly[k]!);
-        x1 = Math.max(x1, poly[k]!);
-        y0 = Math.min(y0, poly[k + 1]!);
-        y1 = Math.max(y1, poly[k + 1]!);
-      }
-      const rect = {
-        x0: Math.max(px0, Math.floor(x0) - reach),
-        y0: Math.max(py0, Math.floor(y0) - reach),
-        x1: Math.min(px1, Math.ceil(x1) + reach + 1),
-        y1: Math.min(py1, Math.ceil(y1) + reach + 1),
-      };
+      // Where renderMask can be non-zero, cut to the patch.
+      const m = maskSupportRect(canon.renderPolygon(canon.toCanonical(face.landmarks, transform)), size, sigma);
+      const rect = { x0: Math.max(px0, m.x0), y0: Math.max(py0, m.y0), x1: Math.min(px1, m.x1), y1: Math.min(py1, m.y1) };
       if (!(rect.x1 > rect.x0 && rect.y1 > rect.y0)) continue;
       const box = frameBoxOfCropRect(rect, transform.toFrame, W, H, true);
       if (!box) continue;

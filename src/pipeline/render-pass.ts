@@ -393,13 +393,10 @@ async function nodePass(o: RenderPassOptions): Promise<RenderPassStats> {
 }
 
 /**
- * `featheredPolygonMask` over the polygon's bounding box (plus the blur's reach) only, pasted
- * into a full crop-size mask: the same values as the full-size call (outside the box the
- * rasterized polygon and its blur are exactly 0), at a fraction of the cost.
+ * Where `renderMask` of a polygon can be non-zero: the polygon's bounding box grown by the
+ * blur's reach, cut to the crop ([x0, x1) x [y0, y1), crop pixels; empty when x1 <= x0 or y1 <= y0).
  */
-export function renderMask(polygon: Float32Array, size: number, sigma: number, out?: Float32Array): Float32Array {
-  const mask = out ?? new Float32Array(size * size);
-  mask.fill(0);
+export function maskSupportRect(polygon: ArrayLike<number>, size: number, sigma: number): { x0: number; y0: number; x1: number; y1: number } {
   const reach = Math.ceil(3 * sigma) + 2;
   let x0 = Infinity;
   let y0 = Infinity;
@@ -411,10 +408,23 @@ export function renderMask(polygon: Float32Array, size: number, sigma: number, o
     y0 = Math.min(y0, polygon[i + 1]!);
     y1 = Math.max(y1, polygon[i + 1]!);
   }
-  const bx = Math.max(0, Math.floor(x0) - reach);
-  const by = Math.max(0, Math.floor(y0) - reach);
-  const ex = Math.min(size, Math.ceil(x1) + reach + 1);
-  const ey = Math.min(size, Math.ceil(y1) + reach + 1);
+  return {
+    x0: Math.max(0, Math.floor(x0) - reach),
+    y0: Math.max(0, Math.floor(y0) - reach),
+    x1: Math.min(size, Math.ceil(x1) + reach + 1),
+    y1: Math.min(size, Math.ceil(y1) + reach + 1),
+  };
+}
+
+/**
+ * `featheredPolygonMask` over the polygon's bounding box (plus the blur's reach) only, pasted
+ * into a full crop-size mask: the same values as the full-size call (outside the box the
+ * rasterized polygon and its blur are exactly 0), at a fraction of the cost.
+ */
+export function renderMask(polygon: Float32Array, size: number, sigma: number, out?: Float32Array): Float32Array {
+  const mask = out ?? new Float32Array(size * size);
+  mask.fill(0);
+  const { x0: bx, y0: by, x1: ex, y1: ey } = maskSupportRect(polygon, size, sigma);
   if (!(ex > bx && ey > by)) return mask;
   const w = ex - bx;
   const h = ey - by;
