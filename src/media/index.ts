@@ -14,6 +14,7 @@ export {
   readFrames,
   readYuvFrames,
   frameGeometry,
+  yuvSourceFilters,
   type Frame,
   type YuvFrame,
   type Region,
@@ -37,6 +38,7 @@ export {
   defaultVideoWriterOptions,
   X264_PRESETS,
   type VideoWriterOptions,
+  type OverlaySource,
   type X264Preset,
 } from './writer.js';
 export {
