@@ -244,6 +244,9 @@ describe('renderPass with ffmpeg as the compositor', () => {
   let vfrClip: string;
   let vfrInfo: MediaInfo;
   let vfrInput: { data: Uint8Array; timestamp: number }[];
+  let rotClip: string;
+  let rotInfo: MediaInfo;
+  let rotInput: { data: Uint8Array; timestamp: number }[];
   const stamps = (frames: { timestamp: number }[]): Float64Array => Float64Array.from(frames.map((f) => f.timestamp));
 
   beforeAll(async () => {
@@ -256,11 +259,21 @@ describe('renderPass with ffmpeg as the compositor', () => {
     ]);
     vfrInfo = await probeMedia(vfrClip, { scanFrames: true });
     vfrInput = await decodeAll(vfrClip, 'yuv420p');
+    // A phone-style clip: stored 120x160, shown 160x120 through rotation metadata.
+    const stored = join(tmp.dir, 'stored.mp4');
+    ffmpeg(['-f', 'lavfi', '-i', 'testsrc=size=120x160:rate=25:duration=2', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', stored]);
+    rotClip = join(tmp.dir, 'rotated.mp4');
+    ffmpeg(['-i', stored, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', rotClip]);
+    rotInfo = await probeMedia(rotClip, { scanFrames: true });
+    rotInput = await decodeAll(rotClip, 'yuv420p');
   });
 
-  it('pairs every patch with its own frame and matches the Node compositor within rounding (constant and variable frame rate)', async () => {
+  it('pairs every patch with its own frame and matches the Node compositor within rounding (constant and variable frame rate, rotated)', async () => {
     expect(vfrInfo.video?.variableFrameRate).toBe(true);
-    for (const [name, src, srcInfo, frames] of [['cfr', clip, info, input], ['vfr', vfrClip, vfrInfo, vfrInput]] as const) {
+    expect(rotInfo.video).toMatchObject({ width: 120, height: 160, displayWidth: 160, displayHeight: 120 });
+    expect(Math.abs(rotInfo.video!.rotation) % 180).toBe(90);
+    const clips = [['cfr', clip, info, input], ['vfr', vfrClip, vfrInfo, vfrInput], ['rotated', rotClip, rotInfo, rotInput]] as const;
+    for (const [name, src, srcInfo, frames] of clips) {
       const common = { video: src, info: srcInfo, model: new MockPatchModel(true), crf: 0, timestamps: stamps(frames) };
       const viaNode = await renderPass(options({ ...common, output: join(tmp.dir, `${name}-node.mp4`), compositor: 'node' }));
       const model = new MockPatchModel(true);
