@@ -767,7 +767,8 @@ export class DubPipeline {
         detail: {
           compositor: s.compositor,
           peakBufferedFrames: s.peakBufferedFrames,
-          maxBufferedFrames: maxBuffered,
+          // The frame cap applies to the Node compositor only (ffmpeg's holds no frames in Node).
+          ...(s.compositor === 'node' ? { maxBufferedFrames: maxBuffered } : {}),
           seconds: Object.fromEntries(Object.entries(s.seconds).map(([k, x]) => [k, round(x)])),
         },
       };
