@@ -365,7 +365,7 @@ export function crossReenactmentMetrics(generatedOpening: readonly number[], ref
  * bilinearly at its centre, is > 0). Must be 0.
  */
 export function changedOutsideRender(frame: RgbImage, generated: RgbImage, cropToFrame: Affine, mask: Float32Array, renderer = new Renderer()): number {
-  const out: RgbImage = { data: Uint8Array.from(frame.data), width: frame.width, height: frame.height };
+  const out: RgbImage = { data: new Uint8Array(frame.data), width: frame.width, height: frame.height };
   const box = renderer.render(out, generated, cropToFrame, mask);
   if (!box) return changedPixelsOutside(frame, out, () => false);
   const { x: bx, y: by, width: bw, height: bh } = box;

@@ -48,7 +48,7 @@ export function drawPolyline(img: RgbImage, points: ArrayLike<number>, color: Rg
 
 /** Copies an RGB image, cropping to `width` x `height` from the top-left corner. */
 export function copyImage(img: RgbImage, width = img.width, height = img.height): RgbImage {
-  if (width === img.width && height === img.height) return { data: Uint8Array.from(img.data), width, height };
+  if (width === img.width && height === img.height) return { data: new Uint8Array(img.data), width, height };
   const data = new Uint8Array(width * height * 3);
   for (let y = 0; y < height; y++) data.set(img.data.subarray(y * img.width * 3, y * img.width * 3 + width * 3), y * width * 3);
   return { data, width, height };

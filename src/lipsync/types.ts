@@ -132,7 +132,8 @@ export interface LipsyncModel {
   /**
    * `generate` without the input crops and without compositing: each output crop is the patch,
    * valid where `patchAlpha` > 0 and arbitrary elsewhere. It may be a buffer the model keeps (a
-   * bank crop): read it, never write it. The render pass uses this to skip cropping every frame
+   * bank crop): read it, never write it. A patch buffer's pixels never change once yielded (the
+   * model yields a new buffer for new pixels), so a caller may cache work per buffer. The render pass uses this to skip cropping every frame
    * and multiplies its mask by `patchAlpha`, so pixels outside the patch keep the frame's own
    * values instead of the crop's resampled copy of them.
    */

@@ -310,7 +310,7 @@ export function decodeAnalysis(buf: Buffer): VideoAnalysis {
   const cropBytes = h.cropSize * h.cropSize * 3;
   const references: ReferenceFrame[] = h.references.map((frame) => {
     if (buf.length < o + cropBytes) throw corrupt();
-    const crop = Uint8Array.from(buf.subarray(o, o + cropBytes));
+    const crop = new Uint8Array(buf.subarray(o, o + cropBytes));
     o += cropBytes;
     return { frame, crop };
   });

@@ -102,7 +102,7 @@ export async function overlayPass(o: RenderPassOptions): Promise<RenderPassStats
     ffprobePath: o.ffprobePath,
   });
   const meter = new ProgressMeter('render', N, o.onProgress);
-  const renderer = new Renderer({ colorTransfer: false });
+  const renderer = new Renderer({ colorTransfer: false, cacheCrops: true });
   const canvasBytes = (layout.width * layout.height * 5) / 2;
   // One transparent canvas for every untouched frame (never written to); rendered ones come from
   // a pool of AHEAD + 1, reused when large enough (see the Node compositor on why 64 KiB).

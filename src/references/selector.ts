@@ -155,7 +155,7 @@ export class ReferenceSelector {
 export function maskReferenceToMouth(crop: RgbImage, fill = 0): RgbImage {
   if (crop.width !== crop.height) throw new AvdubError(ErrorCode.INVALID_ARGUMENT, 'Expected a square canonical crop');
   const mask = mouthMask(crop.width);
-  const out = Uint8Array.from(crop.data);
+  const out = new Uint8Array(crop.data);
   for (let p = 0; p < mask.length; p++) if (mask[p] === 0) out[3 * p] = out[3 * p + 1] = out[3 * p + 2] = fill;
   return { data: out, width: crop.width, height: crop.height };
 }

@@ -12,9 +12,16 @@ export interface RendererOptions {
    * @default false
    */
   colorTransfer?: boolean;
+  /**
+   * The generated crops' pixels never change once rendered (a patch model's bank crops): their
+   * Y'CbCr conversion is then kept per buffer (a WeakMap by identity) and reused whenever the
+   * same crop comes again, as a personalized model's bank entries do across a video. Leave it
+   * off when a buffer may be refilled with other pixels. @default false
+   */
+  cacheCrops?: boolean;
 }
 
-export const defaultRendererOptions: Required<RendererOptions> = { colorTransfer: false };
+export const defaultRendererOptions: Required<RendererOptions> = { colorTransfer: false, cacheCrops: false };
 
 /** The frame rectangle a render touched (pixels outside it are unchanged). */
 export interface RenderBox {
@@ -37,6 +44,7 @@ export class Renderer {
   private alpha = new Float32Array(0);
   private planes = { y: new Uint8Array(0), u: new Uint8Array(0), v: new Uint8Array(0), blockAlpha: new Float32Array(0) };
   private cropPlanes?: { y: Uint8Array; u: Uint8Array; v: Uint8Array };
+  private readonly converted = new WeakMap<Uint8Array, { y: Uint8Array; u: Uint8Array; v: Uint8Array; matrix: YuvMatrix }>();
   private readonly scratch = { buffer: new Float32Array(0) };
 
   constructor(options: RendererOptions = {}) {
@@ -191,6 +199,17 @@ export class Renderer {
     return true;
   }
 
+  /** The whole crop's Y'CbCr planes, converted once per buffer and matrix (`cacheCrops`). */
+  private cropYuv(generated: RgbImage, matrix: YuvMatrix, c: ReturnType<typeof yuvCoefficients>): { y: Uint8Array; u: Uint8Array; v: Uint8Array } {
+    const hit = this.converted.get(generated.data);
+    if (hit && hit.matrix === matrix) return hit;
+    const n = generated.width * generated.height;
+    const planes = { y: new Uint8Array(n), u: new Uint8Array(n), v: new Uint8Array(n), matrix };
+    rgbToYuvPlanes(generated.data, generated.width, { x0: 0, y0: 0, x1: generated.width, y1: generated.height }, c, planes);
+    this.converted.set(generated.data, planes);
+    return planes;
+  }
+
   /**
    * The generated crop over a frame box in Y'CbCr, with the alpha to blend it by: luma and alpha
    * per pixel, chroma and the mean alpha per 2 x 2 block. The crop is converted to Y'CbCr at its
@@ -245,8 +264,9 @@ export class Renderer {
     const c = yuvCoefficients(matrix);
     const toBox = composeAffine(frameToCrop, [1, 0, bx, 0, 1, by]);
     if (!colorFrom) {
-      // The crop's Y'CbCr (4:4:4), over the part of it the box samples (bicubic reach: 2 px).
-      const cp = (this.cropPlanes ??= { y: new Uint8Array(0), u: new Uint8Array(0), v: new Uint8Array(0) });
+      const cached = this.options.cacheCrops ? this.cropYuv(generated, matrix, c) : undefined;
+      // Else the crop's Y'CbCr (4:4:4) over the part of it the box samples (bicubic reach: 2 px).
+      const cp = cached ?? (this.cropPlanes ??= { y: new Uint8Array(0), u: new Uint8Array(0), v: new Uint8Array(0) });
       if (cp.y.length < cw * ch) {
         cp.y = new Uint8Array(cw * ch);
         cp.u = new Uint8Array(cw * ch);
@@ -264,7 +284,7 @@ export class Renderer {
         y0 = Math.min(y0, Math.floor(sy) - 3);
         y1 = Math.max(y1, Math.ceil(sy) + 3);
       }
-      rgbToYuvPlanes(generated.data, cw, { x0: Math.max(0, x0), y0: Math.max(0, y0), x1: Math.min(cw, x1), y1: Math.min(ch, y1) }, c, cp);
+      if (!cached) rgbToYuvPlanes(generated.data, cw, { x0: Math.max(0, x0), y0: Math.max(0, y0), x1: Math.min(cw, x1), y1: Math.min(ch, y1) }, c, cp);
       warpPlaneBicubic({ data: cp.y, offset: 0, width: cw, height: ch }, toBox, bw, bh, y, this.scratch);
       // Block (i, j) is centred on frame pixel (bx + 2i + 1, by + 2j + 1).
       const toBlocks = composeAffine(frameToCrop, [2, 0, bx, 0, 2, by]);

@@ -301,7 +301,7 @@ export class PersonalizedFitter {
       const crop = typeof f.crop === 'function' ? f.crop() : f.crop;
       this.cropSize ||= crop.width;
       // A lazy crop is made for the bank alone; a given one may be the caller's buffer.
-      payload.crop = typeof f.crop === 'function' ? crop.data : Uint8Array.from(crop.data);
+      payload.crop = typeof f.crop === 'function' ? crop.data : new Uint8Array(crop.data);
     }
     this.n++;
     this.meter.tick(this.n);
@@ -734,12 +734,12 @@ export class PersonalizedLipsyncModel implements LipsyncModel {
           }
         }
       } else if (patchMode && patch === warped) {
-        patch = Uint8Array.from(patch); // the warp's buffer is reused by the next frame
+        patch = new Uint8Array(patch); // the warp's buffer is reused by the next frame
       }
       if (patchMode) return { index, crop: { data: patch, width: size, height: size } };
       // Composite into the input crop: where the blend weight is 1 the output is the patch's
       // pixel exactly (runs copied row by row); only the feathered border is blended per pixel.
-      const out = Uint8Array.from(p.crop!.data);
+      const out = new Uint8Array(p.crop!.data);
       for (let r = 0; r < fullRuns.length; r += 2) out.set(patch.subarray(3 * fullRuns[r]!, 3 * fullRuns[r + 1]!), 3 * fullRuns[r]!);
       for (const px of partial) {
         const a = blend[px]!;
@@ -1007,7 +1007,7 @@ export async function loadSpeakerProfile(path: string, settings: Partial<Persona
   let o = 8 + len;
   for (let i = 0; i < profile.bank.length; i++, o += cropBytes) {
     if (o + cropBytes > buf.length) throw new AvdubError(ErrorCode.MODEL_LOAD, `Truncated speaker profile: ${path}`);
-    crops.push(Uint8Array.from(buf.subarray(o, o + cropBytes)));
+    crops.push(new Uint8Array(buf.subarray(o, o + cropBytes)));
   }
   return new PersonalizedLipsyncModel(profile, crops, settings);
 }
