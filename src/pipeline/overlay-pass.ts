@@ -39,6 +39,8 @@ export function overlayUnavailable(o: RenderPassOptions): string | undefined {
   if (o.onFrame) return 'an onFrame hook needs the output frames in Node';
   const ts = o.timestamps;
   if (!ts || ts.length === 0) return 'the analysis has no frame timestamps';
+  // Matroska timecodes are unsigned: a frame before time 0 could not carry its own patch time.
+  if (!(ts[0]! >= 0)) return `the video starts at a negative timestamp (${ts[0]} s)`;
   for (let i = 1; i < ts.length; i++) {
     // Patches are timed 1 microsecond under their frame (Matroska's microsecond timecodes).
     if (!(ts[i]! - ts[i - 1]! >= 4e-6)) return `frame timestamps ${ts[i - 1]} and ${ts[i]} are too close to pair patches with`;

@@ -8,6 +8,7 @@ import { probeMedia, type MediaInfo } from '../../src/media/probe.js';
 import { featheredPolygonMask } from '../../src/render/mask.js';
 import { CutDetector, planRuns } from '../../src/pipeline/plan.js';
 import { renderMask, renderPass, type OutputFrameInfo, type RenderPassOptions } from '../../src/pipeline/render-pass.js';
+import { overlayUnavailable } from '../../src/pipeline/overlay-pass.js';
 import { ffmpeg, makeClip, tempDir } from '../helpers/media.js';
 import { tempDirPrefix } from '../../src/util/temp.js';
 import { MockLipsyncModel, MockPatchModel, decodeAll, diffOutsideYuv, range, syntheticMain } from './helpers.js';
@@ -307,6 +308,10 @@ describe('renderPass with ffmpeg as the compositor', () => {
     expect(hooked.compositor).toBe('node');
     const whole = await renderPass(options({ output: join(tmp.dir, 'whole.mp4'), timestamps: ts }));
     expect(whole.compositor).toBe('node');
+    expect(overlayUnavailable(options({ model: new MockPatchModel(), timestamps: ts }))).toBeUndefined();
+    expect(overlayUnavailable(options({ model: new MockPatchModel(), timestamps: ts.map((t) => t - 0.5) }))).toMatch(/negative/);
+    expect(overlayUnavailable(options({ model: new MockPatchModel(), timestamps: Float64Array.from([0, 0.04, 0.040001]) }))).toMatch(/too close/);
+    expect(overlayUnavailable(options({ model: new MockPatchModel(), timestamps: ts, colorTransfer: true }))).toMatch(/colour/);
     const err = await renderPass(options({ output: join(tmp.dir, 'forced.mp4'), timestamps: ts, compositor: 'ffmpeg' })).catch((e) => e);
     expect(AvdubError.isInstance(err, ErrorCode.INVALID_ARGUMENT)).toBe(true);
     expect(String(err.message)).toMatch(/whole crops/);
