@@ -29,7 +29,7 @@ import { ProgressMeter } from '../util/progress.js';
 import { Notifier } from './queue.js';
 import type { MainFace } from './analysis.js';
 import type { RenderRun } from './plan.js';
-import { checkModelOutput, countOutcome, maskSupportRect, newRenderStats, outcomeOf, renderMask, type RenderPassOptions, type RenderPassStats } from './render-pass.js';
+import { checkModelOutput, countOutcome, maskSupportRect, newRenderStats, outcomeOf, patchAlphaOf, renderMask, type RenderPassOptions, type RenderPassStats } from './render-pass.js';
 
 /** Why the ffmpeg compositor cannot render a pass (undefined: it can). */
 export function overlayUnavailable(o: RenderPassOptions): string | undefined {
@@ -69,10 +69,7 @@ export async function overlayPass(o: RenderPassOptions): Promise<RenderPassStats
   const matrix = yuvMatrixFor(video);
   const canon = new FaceCanonicalizer();
   const size = canon.size;
-  const patchAlpha = o.model.patchAlpha!;
-  if (patchAlpha.length !== size * size) {
-    throw new AvdubError(ErrorCode.MODEL_LOAD, `Lip-sync model "${o.model.name}" declares a patchAlpha of ${patchAlpha.length} values; expected ${size * size}`);
-  }
+  const patchAlpha = patchAlphaOf(o.model, size)!; // present: overlayUnavailable checked
   const byIndex = new Map<number, MainFace>();
   for (const f of o.main) byIndex.set(f.index, f);
   const stats = newRenderStats('ffmpeg');
@@ -183,8 +180,7 @@ export async function overlayPass(o: RenderPassOptions): Promise<RenderPassStats
         const canonical = canon.toCanonical(face.landmarks, transform);
         stats.seconds.canonicalize += (performance.now() - tc) / 1000;
         let tm = performance.now();
-        const mask = renderMask(canon.renderPolygon(canonical), size, o.featherSigma, maskBuf);
-        for (let k = 0; k < mask.length; k++) mask[k]! *= patchAlpha[k]!;
+        const mask = renderMask(canon.renderPolygon(canonical), size, o.featherSigma, maskBuf, patchAlpha);
         stats.seconds.mask += (performance.now() - tm) / 1000;
         tm = performance.now();
         const opacity = run.opacity[out.index]!;

@@ -167,6 +167,18 @@ export function countOutcome(stats: RenderPassStats, outcome: FrameOutcome): voi
   }
 }
 
+/**
+ * A patch model's `patchAlpha` (checked to be crop-sized, else `E_MODEL_LOAD`), or undefined for
+ * a model that generates whole crops.
+ */
+export function patchAlphaOf(model: LipsyncModel, size: number): Float32Array | undefined {
+  const a = model.patchAlpha && model.generatePatches ? model.patchAlpha : undefined;
+  if (a && a.length !== size * size) {
+    throw new AvdubError(ErrorCode.MODEL_LOAD, `Lip-sync model "${model.name}" declares a patchAlpha of ${a.length} values; expected ${size * size}`);
+  }
+  return a;
+}
+
 /** A model's output frame is the next one of its run and crop-sized, else `E_MODEL_LOAD`. */
 export function checkModelOutput(model: LipsyncModel, out: LipsyncOutputFrame, expected: number, size: number): void {
   if (out.index !== expected) {
@@ -200,10 +212,7 @@ async function nodePass(o: RenderPassOptions): Promise<RenderPassStats> {
   // pixels under its patchAlpha: frames are then not cropped at all, and the render mask is
   // multiplied by patchAlpha, so the frame keeps its own pixels outside the patch (instead of the
   // crop's resampled copy of them).
-  const patchAlpha = o.model.patchAlpha && o.model.generatePatches ? o.model.patchAlpha : undefined;
-  if (patchAlpha && patchAlpha.length !== size * size) {
-    throw new AvdubError(ErrorCode.MODEL_LOAD, `Lip-sync model "${o.model.name}" declares a patchAlpha of ${patchAlpha.length} values; expected ${size * size}`);
-  }
+  const patchAlpha = patchAlphaOf(o.model, size);
   const notifier = new Notifier();
   const fifo: Entry[] = [];
   let fifoHead = 0; // fifo[fifoHead] is the next frame to write
@@ -353,8 +362,7 @@ async function nodePass(o: RenderPassOptions): Promise<RenderPassStats> {
       let outcome: FrameOutcome;
       if (e.crop && e.transform && e.canonical) {
         let tm = performance.now();
-        const mask = renderMask(canon.renderPolygon(e.canonical), size, o.featherSigma, maskBuf);
-        if (patchAlpha) for (let i = 0; i < mask.length; i++) mask[i]! *= patchAlpha[i]!;
+        const mask = renderMask(canon.renderPolygon(e.canonical), size, o.featherSigma, maskBuf, patchAlpha);
         stats.seconds.mask += (performance.now() - tm) / 1000;
         tm = performance.now();
         box = renderer.renderYuv(img, e.crop, e.transform.toFrame, mask, e.opacity, matrix);
@@ -419,9 +427,10 @@ export function maskSupportRect(polygon: ArrayLike<number>, size: number, sigma:
 /**
  * `featheredPolygonMask` over the polygon's bounding box (plus the blur's reach) only, pasted
  * into a full crop-size mask: the same values as the full-size call (outside the box the
- * rasterized polygon and its blur are exactly 0), at a fraction of the cost.
+ * rasterized polygon and its blur are exactly 0), at a fraction of the cost. `weights` (a patch
+ * model's `patchAlpha`, crop-sized) multiply it.
  */
-export function renderMask(polygon: Float32Array, size: number, sigma: number, out?: Float32Array): Float32Array {
+export function renderMask(polygon: Float32Array, size: number, sigma: number, out?: Float32Array, weights?: Float32Array): Float32Array {
   const mask = out ?? new Float32Array(size * size);
   mask.fill(0);
   const { x0: bx, y0: by, x1: ex, y1: ey } = maskSupportRect(polygon, size, sigma);
@@ -437,5 +446,7 @@ export function renderMask(polygon: Float32Array, size: number, sigma: number, o
   // The box is cut at the crop's edges exactly where the full-size blur is cut too, so the
   // values match; inside the crop nothing beyond `reach` of the polygon is non-zero.
   for (let y = 0; y < h; y++) mask.set(sub.subarray(y * w, (y + 1) * w), (by + y) * size + bx);
+  // A patch model's patchAlpha: only inside the box can the product be non-zero.
+  if (weights) for (let y = by; y < ey; y++) for (let x = bx, i = y * size + bx; x < ex; x++, i++) mask[i]! *= weights[i]!;
   return mask;
 }
