@@ -26,6 +26,7 @@ import { mouthAnchor } from '../lipsync/personalized/features.js';
 import type { LipsyncOutputFrame, LipsyncPatchInputFrame } from '../lipsync/types.js';
 import { frameBoxOfCropRect, Renderer, type RenderBox } from '../render/renderer.js';
 import { ProgressMeter } from '../util/progress.js';
+import type { MaskScratch } from '../render/mask.js';
 import { Notifier } from './queue.js';
 import type { MainFace } from './analysis.js';
 import type { RenderRun } from './plan.js';
@@ -117,6 +118,7 @@ export async function overlayPass(o: RenderPassOptions): Promise<RenderPassStats
   let queued = 0;
   let failure: unknown;
   const maskBuf = new Float32Array(size * size);
+  const maskScratch: MaskScratch = {};
   const startTime = video.startTime ?? 0;
   // Patch i goes 1 us under frame i (Matroska keeps microseconds), so the overlay pairs them.
   const patchTime = (i: number): number => (Math.floor(timestamps[i]! * 1e6) - 1) / 1e6;
@@ -180,7 +182,7 @@ export async function overlayPass(o: RenderPassOptions): Promise<RenderPassStats
         const canonical = canon.toCanonical(face.landmarks, transform);
         stats.seconds.canonicalize += (performance.now() - tc) / 1000;
         let tm = performance.now();
-        const mask = renderMask(canon.renderPolygon(canonical), size, o.featherSigma, maskBuf, patchAlpha);
+        const mask = renderMask(canon.renderPolygon(canonical), size, o.featherSigma, maskBuf, patchAlpha, maskScratch);
         stats.seconds.mask += (performance.now() - tm) / 1000;
         tm = performance.now();
         const opacity = run.opacity[out.index]!;

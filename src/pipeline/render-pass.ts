@@ -27,7 +27,7 @@ import { VideoWriter, type X264Preset } from '../media/writer.js';
 import { yuvMatrixFor, type YuvImage } from '../media/yuv.js';
 import { mouthAnchor } from '../lipsync/personalized/features.js';
 import type { LipsyncInputFrame, LipsyncModel, LipsyncOutputFrame, LipsyncPatchInputFrame } from '../lipsync/types.js';
-import { featheredPolygonMask } from '../render/mask.js';
+import { featheredPolygonMask, type MaskScratch } from '../render/mask.js';
 import { Renderer, type RenderBox } from '../render/renderer.js';
 import { ProgressMeter, type ProgressCallback } from '../util/progress.js';
 import type { MainFace } from './analysis.js';
@@ -208,6 +208,7 @@ async function nodePass(o: RenderPassOptions): Promise<RenderPassStats> {
   const renderer = new Renderer({ colorTransfer: o.colorTransfer });
   const size = canon.size;
   const maskBuf = new Float32Array(size * size);
+  const maskScratch: MaskScratch = {};
   // A patch model (the personalized default) never reads the input crop and changes only the
   // pixels under its patchAlpha: frames are then not cropped at all, and the render mask is
   // multiplied by patchAlpha, so the frame keeps its own pixels outside the patch (instead of the
@@ -362,7 +363,7 @@ async function nodePass(o: RenderPassOptions): Promise<RenderPassStats> {
       let outcome: FrameOutcome;
       if (e.crop && e.transform && e.canonical) {
         let tm = performance.now();
-        const mask = renderMask(canon.renderPolygon(e.canonical), size, o.featherSigma, maskBuf, patchAlpha);
+        const mask = renderMask(canon.renderPolygon(e.canonical), size, o.featherSigma, maskBuf, patchAlpha, maskScratch);
         stats.seconds.mask += (performance.now() - tm) / 1000;
         tm = performance.now();
         box = renderer.renderYuv(img, e.crop, e.transform.toFrame, mask, e.opacity, matrix);
@@ -430,7 +431,7 @@ export function maskSupportRect(polygon: ArrayLike<number>, size: number, sigma:
  * rasterized polygon and its blur are exactly 0), at a fraction of the cost. `weights` (a patch
  * model's `patchAlpha`, crop-sized) multiply it.
  */
-export function renderMask(polygon: Float32Array, size: number, sigma: number, out?: Float32Array, weights?: Float32Array): Float32Array {
+export function renderMask(polygon: Float32Array, size: number, sigma: number, out?: Float32Array, weights?: Float32Array, scratch?: MaskScratch): Float32Array {
   const mask = out ?? new Float32Array(size * size);
   mask.fill(0);
   const { x0: bx, y0: by, x1: ex, y1: ey } = maskSupportRect(polygon, size, sigma);
@@ -442,7 +443,7 @@ export function renderMask(polygon: Float32Array, size: number, sigma: number, o
     shifted[i] = polygon[i]! - bx;
     shifted[i + 1] = polygon[i + 1]! - by;
   }
-  const sub = featheredPolygonMask(shifted, w, h, sigma);
+  const sub = featheredPolygonMask(shifted, w, h, sigma, scratch);
   // The box is cut at the crop's edges exactly where the full-size blur is cut too, so the
   // values match; inside the crop nothing beyond `reach` of the polygon is non-zero.
   for (let y = 0; y < h; y++) mask.set(sub.subarray(y * w, (y + 1) * w), (by + y) * size + bx);

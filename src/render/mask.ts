@@ -3,9 +3,30 @@
  * polygon mask blurred with a Gaussian (001 s5), so the seam fades over a few pixels.
  */
 
+/**
+ * Reusable buffers for the per-frame masks (`featheredPolygonMask`, `gaussianBlur`): a mask the
+ * size of a crop's mouth region is ~0.2 MB a buffer, and three fresh ones per frame cost the
+ * render pass ~50k page faults and GC work over 250 frames. What a call returns with a scratch
+ * is a view into it, valid until the next call with the same scratch.
+ */
+export interface MaskScratch {
+  raster?: Float32Array;
+  tmp?: Float32Array;
+  out?: Float32Array;
+}
+
+/** `n` zeros from `scratch[key]` (grown when too small), or a new array without a scratch. */
+function zeros(scratch: MaskScratch | undefined, key: keyof MaskScratch, n: number): Float32Array {
+  if (!scratch) return new Float32Array(n);
+  let a = scratch[key];
+  if (!a || a.length < n) a = scratch[key] = new Float32Array(n);
+  else a.fill(0, 0, n);
+  return a.subarray(0, n);
+}
+
 /** Scanline fill of a polygon ([x0, y0, x1, y1, ...], pixel-centre convention) into a w x h 0/1 mask. */
-export function rasterizePolygon(polygon: ArrayLike<number>, width: number, height: number): Float32Array {
-  const mask = new Float32Array(width * height);
+export function rasterizePolygon(polygon: ArrayLike<number>, width: number, height: number, scratch?: MaskScratch): Float32Array {
+  const mask = zeros(scratch, 'raster', width * height);
   const n = polygon.length >> 1;
   if (n < 3) return mask;
   const xs: number[] = [];
@@ -36,8 +57,12 @@ export function rasterizePolygon(polygon: ArrayLike<number>, width: number, heig
  * support (the mask grows by at most ceil(3 sigma) pixels): outside it the alpha is exactly 0
  * and the renderer leaves those pixels bit-identical.
  */
-export function gaussianBlur(mask: Float32Array, width: number, height: number, sigma: number): Float32Array {
-  if (sigma <= 0) return Float32Array.from(mask);
+export function gaussianBlur(mask: Float32Array, width: number, height: number, sigma: number, scratch?: MaskScratch): Float32Array {
+  if (sigma <= 0) {
+    const copy = zeros(scratch, 'out', width * height);
+    copy.set(mask.subarray(0, width * height));
+    return copy;
+  }
   const r = Math.ceil(3 * sigma);
   const k = new Float32Array(2 * r + 1);
   let sum = 0;
@@ -47,8 +72,8 @@ export function gaussianBlur(mask: Float32Array, width: number, height: number, 
   // raster) blurs to a difference of two entries, whatever the kernel's size.
   const cum = new Float64Array(k.length + 1);
   for (let i = 0; i < k.length; i++) cum[i + 1] = cum[i]! + k[i]!;
-  const tmp = new Float32Array(width * height);
-  const out = new Float32Array(width * height);
+  const tmp = zeros(scratch, 'tmp', width * height);
+  const out = zeros(scratch, 'out', width * height);
   // Rows and columns beyond the non-zero span (plus the kernel's reach) stay exactly 0, so
   // only the span is computed: the mask is a small polygon inside the crop.
   const rowLo = new Int32Array(height).fill(width);
@@ -137,6 +162,6 @@ export function gaussianBlur(mask: Float32Array, width: number, height: number, 
 }
 
 /** A polygon mask feathered by a Gaussian: 0 outside, 1 well inside, a smooth ramp between. */
-export function featheredPolygonMask(polygon: ArrayLike<number>, width: number, height: number, sigma: number): Float32Array {
-  return gaussianBlur(rasterizePolygon(polygon, width, height), width, height, sigma);
+export function featheredPolygonMask(polygon: ArrayLike<number>, width: number, height: number, sigma: number, scratch?: MaskScratch): Float32Array {
+  return gaussianBlur(rasterizePolygon(polygon, width, height, scratch), width, height, sigma, scratch);
 }

@@ -154,3 +154,22 @@ describe('gaussianBlur', () => {
     }
   });
 });
+
+describe('MaskScratch', () => {
+  it('gives the same masks as fresh buffers, call after call, whatever the sizes in between', () => {
+    const scratch = {};
+    const polys: [number[], number, number, number][] = [
+      [[6.3, 4.1, 30.2, 9.7, 25.5, 33.8, 3.9, 28.2], 40, 40, 2.5],
+      [[2, 2, 60, 5, 58, 50, 4, 44], 64, 56, 4],
+      [[1, 1, 9, 1, 9, 9], 12, 10, 1.5], // smaller than before: the reused buffers hold old values
+      [[6.3, 4.1, 30.2, 9.7, 25.5, 33.8, 3.9, 28.2], 40, 40, 0], // sigma 0: a copy
+      [[2, 2, 60, 5, 58, 50, 4, 44], 64, 56, 4],
+    ];
+    for (const [poly, w, h, sigma] of polys) {
+      const want = featheredPolygonMask(poly, w, h, sigma);
+      const got = featheredPolygonMask(poly, w, h, sigma, scratch);
+      expect(got.length).toBe(w * h);
+      expect(Array.from(got)).toEqual(Array.from(want));
+    }
+  });
+});
