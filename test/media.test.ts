@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ffmpegHasUnixOutput } from '../src/media/frame-socket.js';
+import { CHILD_MALLOC_ENV, spawnTracked } from '../src/media/process.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AvdubError, ErrorCode } from '../src/errors.js';
 import {
@@ -428,5 +429,28 @@ describe('toRational', () => {
     expect(toRational('24000/1001')).toEqual({ num: 24000, den: 1001 });
     expect(toRational(25)).toEqual({ num: 25, den: 1 });
     expect(toRational('25')).toEqual({ num: 25, den: 1 });
+  });
+});
+
+describe('spawnTracked environment', () => {
+  const echo = async (): Promise<string> => {
+    const t = spawnTracked('/bin/sh', ['-c', 'echo "$MALLOC_MMAP_THRESHOLD_ $MALLOC_TRIM_THRESHOLD_"']);
+    let out = '';
+    t.child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await t.exited;
+    return out.trim();
+  };
+
+  it.skipIf(process.platform === 'win32')('gives children the glibc malloc settings, unless the environment already has them', async () => {
+    const saved = process.env.MALLOC_TRIM_THRESHOLD_;
+    delete process.env.MALLOC_TRIM_THRESHOLD_;
+    try {
+      expect(await echo()).toBe(`${CHILD_MALLOC_ENV.MALLOC_MMAP_THRESHOLD_} ${CHILD_MALLOC_ENV.MALLOC_TRIM_THRESHOLD_}`);
+      process.env.MALLOC_TRIM_THRESHOLD_ = '12345';
+      expect((await echo()).split(' ')[1]).toBe('12345');
+    } finally {
+      if (saved === undefined) delete process.env.MALLOC_TRIM_THRESHOLD_;
+      else process.env.MALLOC_TRIM_THRESHOLD_ = saved;
+    }
   });
 });
