@@ -14,7 +14,7 @@ export const FACE_MODEL_NAMES: readonly FaceModelName[] = Object.freeze(['blazef
  * Bumped whenever the converter's output for the same source changes, so stale cache entries
  * are never reused.
  */
-export const CONVERTER_VERSION = 1;
+export const CONVERTER_VERSION = 2;
 
 export interface ModelCacheOptions {
   /**

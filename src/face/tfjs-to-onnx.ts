@@ -378,7 +378,7 @@ export function convertTfjsGraph(
       case 'Prelu': {
         const x = get(ins[0]!, node);
         const alpha = get(ins[1]!, node);
-        values.set(node.name, { name: g.op('PRelu', [valueName(x), operand(g, alpha, x.nchw)]), nchw: x.nchw, rank: x.rank });
+        values.set(node.name, { name: prelu(g, valueName(x), alpha, x.nchw), nchw: x.nchw, rank: x.rank });
         break;
       }
       case 'Reshape': {
@@ -499,9 +499,22 @@ function convolution(g: OnnxGraphBuilder, node: TfNode, ins: Value[]): string {
     // The exporter names the PReLU alpha constants ".../Neg", but they hold alpha itself.
     const alpha = ins[3];
     if (!alpha) throw conversionError(`_FusedConv2D ${node.name}: PReLU alpha missing`, { node: node.name });
-    return g.op('PRelu', [y, operand(g, alpha, true)]);
+    return prelu(g, y, alpha, true);
   }
   return y;
+}
+
+/**
+ * PReLU written as `Relu(x) + alpha * Min(x, 0)`: the same values up to the sign of zero (for
+ * x >= 0 it adds a zero, for x < 0 it adds alpha x to zero), in four vectorised elementwise ops. onnxruntime's PRelu
+ * kernel branches per element, which is slow when signs are mixed: in a test graph, 1.80 ms
+ * against 0.47 ms (identical outputs); in the face mesh on a real face crop it took 1.8 of the
+ * 3.5 ms per run, against 0.6 ms on a smooth test image (docs/face.md).
+ */
+function prelu(g: OnnxGraphBuilder, x: string, alpha: Value, nchw: boolean): string {
+  const a = operand(g, alpha, nchw);
+  const negative = g.op('Min', [x, g.constant(new Float32Array([0]), [])]);
+  return g.op('Add', [g.op('Relu', [x]), g.op('Mul', [a, negative])]);
 }
 
 /**

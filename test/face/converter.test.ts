@@ -312,3 +312,29 @@ describe('TF.js graph -> ONNX converter', () => {
     expect(() => convertTfjsGraph({ ...model, format: 'layers-model' }, weights)).toThrow(/graph model/);
   });
 });
+
+describe('TF.js Prelu -> ONNX', () => {
+  it('is written without onnxruntime PRelu (slow on mixed signs) and gives the PReLU values, for any alpha', async () => {
+    const alpha = Float32Array.from([-0.8, 0.3, 1.4, 0]); // negative, in [0, 1], above 1, zero
+    const model: TfjsGraphModelJson = {
+      format: 'graph-model',
+      modelTopology: {
+        node: [
+          { name: 'input', op: 'Placeholder', attr: { shape: { shape: { dim: [{ size: '1' }, { size: '5' }, { size: '6' }, { size: '4' }] } } } },
+          { name: 'alpha', op: 'Const', attr: {} },
+          { name: 'prelu', op: 'Prelu', input: ['input', 'alpha'] },
+          { name: 'Identity', op: 'Identity', input: ['prelu'] },
+        ],
+      },
+      weightsManifest: [{ paths: ['w.bin'], weights: [{ name: 'alpha', shape: [1, 1, 4], dtype: 'float32' }] }],
+      signature: { outputs: { out: { name: 'Identity:0', tensorShape: { dim: [{ size: '1' }, { size: '5' }, { size: '6' }, { size: '4' }] } } } },
+    };
+    const m = convertTfjsGraph(model, new Uint8Array(alpha.buffer.slice(0)));
+    expect(Buffer.from(m.bytes).includes('PRelu')).toBe(false);
+    const r = rng(11);
+    const x = Float32Array.from({ length: 5 * 6 * 4 }, () => (r() * 2 - 1) * 3);
+    const y = (await run(m.bytes, 'input', x, [1, 5, 6, 4])).Identity!.data;
+    // Exactly, up to the sign of zero (alpha 0 times a negative: PRelu gives -0, the sum +0).
+    x.forEach((v, i) => expect(y[i]! + 0).toBe((v >= 0 ? v : Math.fround(v * alpha[i % 4]!)) + 0));
+  });
+});
