@@ -506,10 +506,10 @@ function convolution(g: OnnxGraphBuilder, node: TfNode, ins: Value[]): string {
 
 /**
  * PReLU written as `Relu(x) + alpha * Min(x, 0)`: the same values up to the sign of zero (for
- * x >= 0 it adds a zero, for x < 0 it adds alpha x to zero), in four vectorised elementwise ops. onnxruntime's PRelu
- * kernel branches per element, which is slow when signs are mixed: in a test graph, 1.80 ms
- * against 0.47 ms (identical outputs); in the face mesh on a real face crop it took 1.8 of the
- * 3.5 ms per run, against 0.6 ms on a smooth test image (docs/face.md).
+ * x >= 0 it adds a zero, for x < 0 it adds alpha x to zero), in four vectorised elementwise
+ * ops. onnxruntime's PRelu kernel branches per element, which is slow when signs are mixed: in a
+ * test graph 1.80 ms against 0.47 ms (identical outputs); in the face mesh on a real face crop it
+ * took 1.8 of the 3.5 ms per run, against 0.6 ms on a smooth test image (docs/face.md).
  */
 function prelu(g: OnnxGraphBuilder, x: string, alpha: Value, nchw: boolean): string {
   const a = operand(g, alpha, nchw);
