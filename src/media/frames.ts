@@ -334,7 +334,6 @@ async function* decodeFrames(
   }
 }
 
-/** Output size and the crop/scale filters for the requested region and scale. */
 /**
  * The filters that bring a stream's decoded frames to limited-range 8-bit 4:2:0 (`readYuvFrames`'s
  * format): anything else is converted by ffmpeg, range too (full-range input would otherwise be
@@ -344,6 +343,7 @@ export function yuvSourceFilters(video: Pick<VideoStreamInfo, 'pixelFormat' | 'c
   return video.pixelFormat !== 'yuv420p' || video.color.range === 'pc' ? ['scale=out_range=tv'] : [];
 }
 
+/** Output size and the crop/scale filters for the requested region and scale. */
 export function frameGeometry(
   srcWidth: number,
   srcHeight: number,

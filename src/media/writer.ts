@@ -89,18 +89,18 @@ export interface OverlaySource {
 
 export const defaultVideoWriterOptions = { crf: 18, preset: 'medium' as X264Preset, variableFrameRate: false, inputPixelFormat: 'rgb24' as 'rgb24' | 'yuv420p' | 'yuva420p' };
 
-/** Bytes of one frame written, per input pixel format. */
-function frameBytes(format: 'rgb24' | 'yuv420p' | 'yuva420p', width: number, height: number): number {
-  return format === 'rgb24' ? width * height * 3 : format === 'yuv420p' ? (width * height * 3) / 2 : (width * height * 5) / 2;
-}
-
-/** Matroska `V_UNCOMPRESSED` ColourSpace fourccs, as ffmpeg's raw pixel-format table names them. */
-const FOURCC = { rgb24: 'RGB\x18', yuv420p: 'I420', yuva420p: 'Y4\x0b\x08' } as const;
+/**
+ * Per input pixel format: the Matroska `V_UNCOMPRESSED` ColourSpace fourcc (as ffmpeg's raw
+ * pixel-format table names it), a name for messages, and bytes per pixel.
+ */
+const INPUT_FORMATS = {
+  rgb24: { fourcc: 'RGB\x18', name: 'RGB', bytesPerPixel: 3 },
+  yuv420p: { fourcc: 'I420', name: 'I420', bytesPerPixel: 1.5 },
+  yuva420p: { fourcc: 'Y4\x0b\x08', name: 'yuva420p', bytesPerPixel: 2.5 },
+} as const;
 /** What the overlay graph's two `print`s write, once per frame decoded and per frame put out. */
 const DECODED_MARK = 1000000001;
 const OUTPUT_MARK = 1000000002;
-const FORMAT_NAME = { rgb24: 'RGB', yuv420p: 'I420', yuva420p: 'yuva420p' } as const;
-
 
 /**
  * Encodes RGB frames to an H.264 MP4, keeping each frame's timestamp. Frames travel to ffmpeg
@@ -240,7 +240,7 @@ export class VideoWriter {
       throw e;
     }
     const writer = new VideoWriter(out, child, o, overlayState);
-    await writer.push(mkvHeader(o.width, o.height, FOURCC[o.inputPixelFormat]));
+    await writer.push(mkvHeader(o.width, o.height, INPUT_FORMATS[o.inputPixelFormat].fourcc));
     return writer;
   }
 
@@ -253,12 +253,12 @@ export class VideoWriter {
     const t = timestamp ?? (frame instanceof Uint8Array ? this.frames * this.step : frame.timestamp);
     throwIfAborted(this.options.signal);
     if (this.closed) throw new AvdubError(ErrorCode.INVALID_ARGUMENT, 'VideoWriter is closed');
-    const format = this.options.inputPixelFormat;
-    const expected = frameBytes(format, this.options.width, this.options.height);
+    const format = INPUT_FORMATS[this.options.inputPixelFormat];
+    const expected = this.options.width * this.options.height * format.bytesPerPixel;
     if (data.length !== expected) {
       throw new AvdubError(
         ErrorCode.INVALID_ARGUMENT,
-        `Expected a ${this.options.width}x${this.options.height} ${FORMAT_NAME[format]} frame of ${expected} bytes but received ${data.length}`,
+        `Expected a ${this.options.width}x${this.options.height} ${format.name} frame of ${expected} bytes but received ${data.length}`,
       );
     }
     if (!(t > this.lastTimestamp)) {
@@ -315,11 +315,6 @@ export class VideoWriter {
     await this.child.exited;
     this.removeScript();
     await this.out.discard();
-  }
-
-  /** Frames ffmpeg has put out so far (overlay mode; 0 otherwise). */
-  get framesComposited(): number {
-    return this.overlayState?.printed ?? 0;
   }
 
   private frameCountError(expected: number): AvdubError {

@@ -91,7 +91,8 @@ export function yuvCoefficients(m: YuvMatrix): YuvCoefficients {
   };
 }
 
-const clamp8 = (v: number): number => (v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v));
+/** Rounds to the nearest 8-bit sample value, clamped to 0-255. */
+export const clamp8 = (v: number): number => (v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v));
 
 /**
  * Converts a rectangle of an I420 frame to RGB24. Each chroma sample serves its 2 x 2 block of

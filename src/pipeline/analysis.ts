@@ -265,8 +265,8 @@ export function encodeAnalysis(a: VideoAnalysis): Uint8Array[] {
   const K = KEPT_LANDMARKS.length * 3;
   const lm = new Float32Array(a.main.length * K);
   a.main.forEach((f, i) => lm.set(keptPoints(f), i * K));
-  const ts = Float64Array.from(a.timestamps);
-  return [head, header, Buffer.from(ts.buffer), Buffer.from(lm.buffer, lm.byteOffset, lm.byteLength), ...a.references.map((r) => r.crop)];
+  const ts = a.timestamps;
+  return [head, header, Buffer.from(ts.buffer, ts.byteOffset, ts.byteLength), Buffer.from(lm.buffer, lm.byteOffset, lm.byteLength), ...a.references.map((r) => r.crop)];
 }
 
 export function decodeAnalysis(buf: Buffer): VideoAnalysis {

@@ -3,7 +3,7 @@ import { AvdubError, ErrorCode } from '../errors.js';
 import { composeAffine, invertAffine, type Affine, type RgbImage } from '../face/image.js';
 import { is } from '../util/validate.js';
 import { reinhardTransfer } from './color.js';
-import { yuvCoefficients, yuvToRgb, type YuvImage, type YuvMatrix } from '../media/yuv.js';
+import { clamp8, yuvCoefficients, yuvToRgb, type YuvImage, type YuvMatrix } from '../media/yuv.js';
 
 export interface RendererOptions {
   /**
@@ -125,7 +125,7 @@ export class Renderer {
         if (al <= 0) continue; // outside the support: leave the sample exactly as it was
         const src = data[row + u]!;
         const val = src + al * (p.y[v * bw + u]! - src);
-        data[row + u] = val <= 0 ? 0 : val >= 255 ? 255 : Math.round(val);
+        data[row + u] = clamp8(val);
       }
     }
     const cw = W >> 1;
@@ -141,8 +141,8 @@ export class Renderer {
         const v0 = data[vOff + q]!;
         const nu = u0 + m * (p.u[j * hw + i]! - u0);
         const nv = v0 + m * (p.v[j * hw + i]! - v0);
-        data[uOff + q] = nu <= 0 ? 0 : nu >= 255 ? 255 : Math.round(nu);
-        data[vOff + q] = nv <= 0 ? 0 : nv >= 255 ? 255 : Math.round(nv);
+        data[uOff + q] = clamp8(nu);
+        data[vOff + q] = clamp8(nv);
       }
     }
     return p.box;
@@ -154,7 +154,7 @@ export class Renderer {
    * generated crop's, alpha is the mask's (x 255; the overlay takes a chroma block's alpha as the
    * mean of its four). The canvas's alpha is 0 elsewhere. `box` is the frame rectangle the patch
    * covers (even, at most the canvas's size; the overlay goes at its corner); it must hold the
-   * mask's whole support (`RenderGeometry.frameBox` gives such a box). Returns false when nothing
+   * mask's whole support (`frameBoxOfCropRect` gives such a box). Returns false when nothing
    * is visible (the canvas is then fully transparent).
    */
   renderYuvaPatch(
@@ -176,12 +176,11 @@ export class Renderer {
     const p = this.patchYuv(generated, cropToFrame, mask, opacity, matrix, undefined, undefined, box);
     if (!p) return false;
     const { width: bw, height: bh } = p.box;
-    const clamp = (x: number): number => (x <= 0 ? 0 : x >= 255 ? 255 : Math.round(x));
     for (let v = 0; v < bh; v++) {
       for (let u = 0; u < bw; u++) {
         const k = v * bw + u;
         const o = v * canvasWidth + u;
-        canvas[o] = clamp(p.y[k]!);
+        canvas[o] = clamp8(p.y[k]!);
         canvas[aOff + o] = Math.round(p.alpha[k]! * 255);
       }
     }
@@ -192,8 +191,8 @@ export class Renderer {
     for (let j = 0; j < bh >> 1; j++) {
       for (let i = 0; i < hw; i++) {
         const o = j * hc + i;
-        canvas[uOff + o] = clamp(p.u[j * hw + i]!);
-        canvas[vOff + o] = clamp(p.v[j * hw + i]!);
+        canvas[uOff + o] = clamp8(p.u[j * hw + i]!);
+        canvas[vOff + o] = clamp8(p.v[j * hw + i]!);
       }
     }
     return true;
@@ -299,10 +298,9 @@ export class Renderer {
     const warped = this.warped.subarray(0, n * 3);
     warpAffineBicubic(generated, toBox, bw, bh, warped);
     reinhardTransfer(warped, yuvToRgb(colorFrom, matrix, box, this.original), alpha);
-    const clamp = (x: number): number => (x <= 0 ? 0 : x >= 255 ? 255 : Math.round(x));
     for (let k = 0; k < n; k++) {
       const w = k * 3;
-      y[k] = clamp(c.yOff + (c.kr * warped[w]! + c.kg * warped[w + 1]! + c.kb * warped[w + 2]!) / c.yScale);
+      y[k] = clamp8(c.yOff + (c.kr * warped[w]! + c.kg * warped[w + 1]! + c.kb * warped[w + 2]!) / c.yScale);
     }
     for (let j = 0; j < bh >> 1; j++) {
       for (let i = 0; i < hw; i++) {
@@ -322,8 +320,8 @@ export class Renderer {
           sv += al * (r - l) * c.vScale;
         }
         const q = j * hw + i;
-        pu[q] = sa > 0 ? clamp(128 + su / sa) : 128;
-        pv[q] = sa > 0 ? clamp(128 + sv / sa) : 128;
+        pu[q] = sa > 0 ? clamp8(128 + su / sa) : 128;
+        pv[q] = sa > 0 ? clamp8(128 + sv / sa) : 128;
       }
     }
     return { box, y, alpha, u: pu, v: pv, blockAlpha };
@@ -347,9 +345,9 @@ function rgbToYuvPlanes(
       const yv = c.yOff + l / c.yScale;
       const uv = 128 + (blue - l) * c.uScale;
       const vv = 128 + (red - l) * c.vScale;
-      out.y[q] = yv <= 0 ? 0 : yv >= 255 ? 255 : Math.round(yv);
-      out.u[q] = uv <= 0 ? 0 : uv >= 255 ? 255 : Math.round(uv);
-      out.v[q] = vv <= 0 ? 0 : vv >= 255 ? 255 : Math.round(vv);
+      out.y[q] = clamp8(yv);
+      out.u[q] = clamp8(uv);
+      out.v[q] = clamp8(vv);
     }
   }
 }
