@@ -191,6 +191,8 @@ interface DrivingAudio {
   length: number;
   /** File muxed into the output (the muxer pads/trims it to the video). */
   muxPath: string;
+  /** Its probe, when it was probed (an audio file given by path). */
+  muxInfo?: MediaInfo;
   duration: number;
   action: 'none' | 'padded' | 'trimmed';
   differenceSeconds: number;
@@ -521,6 +523,7 @@ export class DubPipeline {
   private async drivingAudio(audio: string | AudioData, policy: 'fit' | 'error', ctx: RunContext): Promise<DrivingAudio> {
     const { signal } = ctx;
     let muxPath: string;
+    let muxInfo: MediaInfo | undefined;
     const ff = { ffmpegPath: this.options.ffmpegPath, ffprobePath: this.options.ffprobePath };
     const wav16k = join(ctx.tempDir, 'driving-16k.wav');
     let n: number;
@@ -531,6 +534,7 @@ export class DubPipeline {
       requireAudio(ainfo);
       n = await decodeToWav(ainfo.path, wav16k, { info: ainfo, sampleRate: SR, signal, ...ff });
       muxPath = ainfo.path;
+      muxInfo = ainfo;
     } else {
       is.integer('audio.sampleRate', audio.sampleRate, 1000, 384000);
       muxPath = join(ctx.tempDir, 'driving-audio.wav');
@@ -554,7 +558,7 @@ export class DubPipeline {
       }
       action = diff < 0 ? 'padded' : 'trimmed';
     }
-    return { wav16k, length: Math.round(vd * SR), muxPath, duration, action, differenceSeconds: round(diff) };
+    return { wav16k, length: Math.round(vd * SR), muxPath, ...(muxInfo ? { muxInfo } : {}), duration, action, differenceSeconds: round(diff) };
   }
 
   /** Model choice, pass 1 (cached) and pass 2. */
@@ -615,12 +619,22 @@ export class DubPipeline {
       ctx.stages.push({ stage: 'track', seconds: 0, cached: true, items: analysis!.frameCount });
       ctx.emit({ stage: 'track', done: analysis!.frameCount, total: analysis!.frameCount, cached: true });
     } else {
-      const footage = fitting ? await stage('footage-audio', async () => ({ value: await ctx.footageAudio(), cached: false })) : undefined;
+      // The footage audio (decode, then band statistics and VAD in pre-passes: ~0.3 s) is not
+      // awaited here: pass 1 awaits it at the first frame it fits, so it overlaps the decoder's
+      // and the tracker's start-up (docs/pipeline.md, Performance).
+      let footage: Promise<StreamingAudio> | undefined;
+      if (fitting) {
+        footage = ctx.footageAudio().then((a) => {
+          if (!a) throw new AvdubError(ErrorCode.NO_AUDIO_STREAM, `No audio stream in ${info.path}`, { details: { path: info.path } });
+          return a;
+        });
+        footage.catch(() => {}); // analyzeVideo awaits it; an early failure must not go unhandled
+      }
       const res = await stage('track', async () => {
         const r = await analyzeVideo(info.path, {
           info,
           tracker: o.tracker,
-          fit: fitting && footage ? { audio: footage, options: o.fit } : undefined,
+          fit: footage ? { audio: footage, options: o.fit } : undefined,
           references: refCount > 0 ? Math.max(64, refCount * 4) : 0,
           referenceCount: refCount,
           cutThreshold: o.render.cutThreshold,
@@ -699,13 +713,13 @@ export class DubPipeline {
       cached: false,
     }));
     try {
-      return await this.renderWith(ctx, an, drive, driving.muxPath, output, onFrame, peak);
+      return await this.renderWith(ctx, an, drive, driving, output, onFrame, peak);
     } finally {
       drive.close();
     }
   }
 
-  private async renderWith(ctx: RunContext, an: AnalysisOutcome, drive: StreamingAudio, audioFrom: string, output: string, onFrame: OutputFrameHook | undefined, peak: RssSampler) {
+  private async renderWith(ctx: RunContext, an: AnalysisOutcome, drive: StreamingAudio, driving: DrivingAudio, output: string, onFrame: OutputFrameHook | undefined, peak: RssSampler) {
     const { info, signal, stage } = ctx;
     const o = this.options;
     const { analysis: a, analysisCached, model: m, refCount, fitInfo, profilePath } = an;
@@ -735,7 +749,8 @@ export class DubPipeline {
         video: info.path,
         info,
         output,
-        audioFrom,
+        audioFrom: driving.muxPath,
+        audioFromInfo: driving.muxInfo,
         main: a.main,
         runs: plan.runs,
         otherFaceAt: (i) => other[i] === 1,
