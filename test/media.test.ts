@@ -423,6 +423,17 @@ describe('audio', () => {
   });
 });
 
+describe('muxAudio with a probe given', () => {
+  it('uses the given probe of the audio file (no second probe) and writes the same file', async () => {
+    const ainfo = await probeMedia(audioOnly);
+    await muxAudio(clip, audioOnly, P('mux-probed.mp4'));
+    await muxAudio(clip, audioOnly, P('mux-given.mp4'), { audioInfo: ainfo });
+    expect(readFileSync(P('mux-given.mp4')).equals(readFileSync(P('mux-probed.mp4')))).toBe(true);
+    // A probe that says "no audio" is believed: proof that it replaced probing the file.
+    await expectCode(muxAudio(clip, audioOnly, P('mux-x.mp4'), { audioInfo: { ...ainfo, audio: undefined } }), ErrorCode.NO_AUDIO_STREAM);
+  });
+});
+
 describe('toRational', () => {
   it('keeps NTSC rates exact', () => {
     expect(toRational(29.97)).toEqual({ num: 30000, den: 1001 });

@@ -54,6 +54,8 @@ export async function extractAudio(path: string, options: ExtractAudioOptions = 
 export interface MuxAudioOptions extends FfmpegOptions {
   /** AAC bitrate. @default '192k' */
   audioBitrate?: string;
+  /** A probe result for `audio` (a path), to skip probing it again. */
+  audioInfo?: MediaInfo;
   signal?: AbortSignal;
 }
 
@@ -73,7 +75,7 @@ export async function muxAudio(
   let audioInput: string[];
   let pcm: AudioData | undefined;
   if (typeof audio === 'string') {
-    const ainfo = await probeMedia(audio, options);
+    const ainfo = options.audioInfo ?? (await probeMedia(audio, options));
     const a = requireAudio(ainfo);
     audioInput = ['-i', ainfo.path, '-map', `1:${a.index}`];
   } else {

@@ -9,7 +9,7 @@ import { resolveBinaries, type FfmpegOptions } from './binaries.js';
 import { TS_LINE, type Frame } from './frames.js';
 import { mkvFramePrefix, mkvHeader } from './mkv.js';
 import { muxAudio } from './audio.js';
-import { probeMedia, requireAudio } from './probe.js';
+import { probeMedia, requireAudio, type MediaInfo } from './probe.js';
 import { lastLines, spawnTracked, type TrackedChild } from './process.js';
 import { toRational } from './rational.js';
 
@@ -45,6 +45,8 @@ export interface VideoWriterOptions extends FfmpegOptions {
   variableFrameRate?: boolean;
   /** Take the audio track of this file, trimmed or padded with silence to the video's length (AAC). */
   audioFrom?: string;
+  /** A probe result for `audioFrom`, to skip probing it again (it is probed before encoding, and read when muxing). */
+  audioFromInfo?: MediaInfo;
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
   /** Total frames expected, for progress ETA only. */
@@ -174,7 +176,11 @@ export class VideoWriter {
       if (v !== undefined && !/^[a-z0-9-]+$/i.test(v)) throw new AvdubError(ErrorCode.INVALID_ARGUMENT, `Expected a colour ${k} name such as "bt709" but received "${v}"`);
     }
     throwIfAborted(o.signal);
-    if (o.audioFrom !== undefined) requireAudio(await probeMedia(o.audioFrom, o)); // fail before encoding
+    let audioFromInfo: MediaInfo | undefined;
+    if (o.audioFrom !== undefined) {
+      audioFromInfo = o.audioFromInfo ?? (await probeMedia(o.audioFrom, o));
+      requireAudio(audioFromInfo); // fail before encoding
+    }
     const { ffmpeg } = resolveBinaries(o);
     const out = await AtomicOutput.open(path);
     const timeBase = `${rate.den}:${rate.num}`;
@@ -239,7 +245,7 @@ export class VideoWriter {
       await out.discard();
       throw e;
     }
-    const writer = new VideoWriter(out, child, o, overlayState);
+    const writer = new VideoWriter(out, child, { ...o, audioFromInfo }, overlayState);
     await writer.push(mkvHeader(o.width, o.height, INPUT_FORMATS[o.inputPixelFormat].fourcc));
     return writer;
   }
@@ -300,7 +306,7 @@ export class VideoWriter {
     // Audio is muxed in a second, stream-copy step: `-shortest` in the encoding run drops the
     // frames still inside x264's lookahead when the audio ends first (seen: 125 written, 108 kept).
     try {
-      await muxAudio(this.out.tempPath, this.options.audioFrom, this.out.finalPath, { ...this.options, signal: this.options.signal });
+      await muxAudio(this.out.tempPath, this.options.audioFrom, this.out.finalPath, { ...this.options, audioInfo: this.options.audioFromInfo, signal: this.options.signal });
     } finally {
       await this.out.discard();
     }

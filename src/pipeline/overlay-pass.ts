@@ -97,6 +97,7 @@ export async function overlayPass(o: RenderPassOptions): Promise<RenderPassStats
     overlay: { source: o.video, streamIndex: video.index, x, y, sourceFilters: yuvSourceFilters(video), expectedFrames: N },
     color: video.color,
     audioFrom: o.audioFrom,
+    audioFromInfo: o.audioFromInfo,
     signal,
     ffmpegPath: o.ffmpegPath,
     ffprobePath: o.ffprobePath,

@@ -63,6 +63,8 @@ export interface RenderPassOptions extends FfmpegOptions {
   output: string;
   /** Audio track muxed into the output (padded/trimmed to the video by the muxer). */
   audioFrom?: string;
+  /** Its probe, when the caller has one (`VideoWriterOptions.audioFromInfo`). */
+  audioFromInfo?: MediaInfo;
   main: readonly MainFace[];
   runs: readonly RenderRun[];
   /** Per frame index: a face of another track is there (for the report). */
@@ -244,6 +246,7 @@ async function nodePass(o: RenderPassOptions): Promise<RenderPassStats> {
     inputPixelFormat: 'yuv420p',
     color: video.color,
     audioFrom: o.audioFrom,
+    audioFromInfo: o.audioFromInfo,
     signal,
     ffmpegPath: o.ffmpegPath,
     ffprobePath: o.ffprobePath,

@@ -176,24 +176,20 @@ export class Renderer {
     const p = this.patchYuv(generated, cropToFrame, mask, opacity, matrix, undefined, undefined, box);
     if (!p) return false;
     const { width: bw, height: bh } = p.box;
+    // The planes are 8-bit already: rows are copied; alpha is scaled to 0-255.
     for (let v = 0; v < bh; v++) {
-      for (let u = 0; u < bw; u++) {
-        const k = v * bw + u;
-        const o = v * canvasWidth + u;
-        canvas[o] = clamp8(p.y[k]!);
-        canvas[aOff + o] = Math.round(p.alpha[k]! * 255);
-      }
+      const k0 = v * bw;
+      const o0 = v * canvasWidth;
+      canvas.set(p.y.subarray(k0, k0 + bw), o0);
+      for (let u = 0; u < bw; u++) canvas[aOff + o0 + u] = Math.round(p.alpha[k0 + u]! * 255);
     }
     const hc = canvasWidth >> 1;
     const hw = bw >> 1;
     const uOff = area;
     const vOff = area + (area >> 2);
     for (let j = 0; j < bh >> 1; j++) {
-      for (let i = 0; i < hw; i++) {
-        const o = j * hc + i;
-        canvas[uOff + o] = clamp8(p.u[j * hw + i]!);
-        canvas[vOff + o] = clamp8(p.v[j * hw + i]!);
-      }
+      canvas.set(p.u.subarray(j * hw, (j + 1) * hw), uOff + j * hc);
+      canvas.set(p.v.subarray(j * hw, (j + 1) * hw), vOff + j * hc);
     }
     return true;
   }
