@@ -214,6 +214,8 @@ interface RunContext {
   footageSamples: () => Promise<Float32Array | undefined>;
   /** Closes the footage audio once nothing needs it. */
   releaseFootage: () => void;
+  /** Work left running beside the next stages (cache writes), awaited before the run returns. */
+  background: Promise<void>[];
   kind: 'lipsync' | 'dub';
 }
 
@@ -427,6 +429,7 @@ export class DubPipeline {
     sweepStaleTempDirs();
     const tempDir = makeTempDir('run');
     let closeFootage: (() => void) | undefined;
+    let settleBackground: (() => Promise<unknown>) | undefined;
     try {
       const videoIdentity = await fileIdentity(info.path);
       // The footage audio is decoded once to a 16 kHz WAV on disk (ffmpeg, soxr: the samples
@@ -452,12 +455,15 @@ export class DubPipeline {
         void f?.then((a) => a?.close(), () => {});
       };
       closeFootage = releaseFootage;
-      const ctx: RunContext = { signal, emit, stage, stages, warnings, cache, tempDir, info, videoIdentity, footageAudio, footageSamples, releaseFootage, kind };
+      const background: Promise<void>[] = [];
+      settleBackground = () => Promise.allSettled(background);
+      const ctx: RunContext = { signal, emit, stage, stages, warnings, cache, tempDir, info, videoIdentity, footageAudio, footageSamples, releaseFootage, background, kind };
 
       await steps.early?.(ctx);
       const analyzed = await this.analyzePass(job, ctx, peak);
       const { driving, finish } = await steps.late(ctx);
       const visual = await this.renderVisual(ctx, analyzed, driving, output, job.onFrame, peak);
+      await Promise.all(background); // each reports its own failure as a warning
       const report: PipelineReport = {
         format: 'avdub-report',
         version: 1,
@@ -516,6 +522,7 @@ export class DubPipeline {
       throw e;
     } finally {
       closeFootage?.();
+      await settleBackground?.(); // nothing keeps writing after the run returns
       await rm(tempDir, { recursive: true, force: true });
     }
   }
@@ -656,16 +663,27 @@ export class DubPipeline {
         };
       });
       analysis = res.analysis;
-      if (fitting && res.model) {
-        model = res.model;
-        const scratch = cache.scratch('analysis', '.avdp');
-        if (scratch) {
-          await saveSpeakerProfile(res.model, scratch);
-          await cache.adopt('analysis', analysisKey, '.avdp', scratch);
-        }
-      }
-      // Written last: its presence means the whole pass is cached.
-      await cache.write('analysis', analysisKey, '.bin', encodeAnalysis(analysis));
+      if (fitting && res.model) model = res.model;
+      // The cache entries (the speaker profile: ~40 MB) are written while pass 2 starts, not
+      // before it (~0.2 s of the serial time between the passes). The analysis is written last:
+      // its presence means the whole pass is cached. A failed write costs the next run its
+      // reuse, not this run: it becomes a warning.
+      const done = analysis;
+      const fitted = fitting ? res.model : undefined;
+      ctx.background.push(
+        (async () => {
+          if (fitted) {
+            const scratch = cache.scratch('analysis', '.avdp');
+            if (scratch) {
+              await saveSpeakerProfile(fitted, scratch);
+              await cache.adopt('analysis', analysisKey, '.avdp', scratch);
+            }
+          }
+          await cache.write('analysis', analysisKey, '.bin', encodeAnalysis(done));
+        })().catch((e: unknown) => {
+          ctx.warnings.push(`Pass 1 could not be cached (${e instanceof Error ? e.message : String(e)}): the next run analyses the video again`);
+        }),
+      );
       if (analysis.mainTrackId !== undefined && fitting && !res.model) {
         const cause = res.fitError;
         throw new AvdubError(

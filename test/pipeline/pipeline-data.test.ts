@@ -1,5 +1,5 @@
 /** DubPipeline end to end on the real 5 s clips (AVDUB_TEST_DATA). */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AvdubError, ErrorCode } from '../../src/errors.js';
@@ -135,6 +135,16 @@ describe.skipIf(!hasTestData)('DubPipeline on a real clip', () => {
       expect(info.audio!.duration).toBeGreaterThan(4.95);
       expect(info.audio!.duration).toBeLessThan(5.1);
     }
+  });
+
+  it('a cache that cannot take pass 1 costs a warning, not the run (its writes go on beside pass 2)', async () => {
+    const broken = join(tmp.dir, 'broken-cache');
+    mkdirSync(join(broken, 'pipeline'), { recursive: true });
+    writeFileSync(join(broken, 'pipeline', 'analysis'), 'a file where the folder goes');
+    const r = await new DubPipeline({ cacheDir: broken, preset: 'ultrafast' }).lipsync({ video, audio, output: join(tmp.dir, 'broken-cache.mp4'), onFrame: () => {} });
+    expect(r.report.warnings.join('\n')).toMatch(/Pass 1 could not be cached/);
+    expect(readFileSync(r.output).equals(readFileSync(first.output))).toBe(true);
+    expect(liveChildProcessCount()).toBe(0);
   });
 
   it('cancelling mid-render: E_ABORTED, no output, no temporary file, no child process', async () => {
