@@ -3,7 +3,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MESH_POINT_COUNT, NOSE_BASE } from '../../src/face/landmarks.js';
 import {
   MOUTH_SHAPE_POINTS,
+  PersonalizedLipsyncModel,
   fitPersonalizedModel,
+  regressorHasSkill,
   loadSpeakerProfile,
   mouthAnchor,
   saveSpeakerProfile,
@@ -150,6 +152,14 @@ describe('personalized model: the mouth hangs from the nose base (anchorShift, o
     expect(matched.every((b) => b === 200)).toBe(true);
     const ignored = blue(await run(model.withSettings({ featherSigma: 0.5 }), frames));
     expect(ignored.some((b) => b === 60)).toBe(true);
+    // The same speaker with a regressor that has no skill: anchorWeightNoSkill takes over.
+    expect(regressorHasSkill(model.profile.regressor)).toBe(true);
+    expect(blue(await run(model.withSettings({ featherSigma: 0.5, anchorWeightNoSkill: 100 }), frames))).toEqual(ignored);
+    const reg = model.profile.regressor;
+    const noSkill = new PersonalizedLipsyncModel({ ...model.profile, regressor: { ...reg, cvError: reg.baselineError } }, model.crops);
+    expect(regressorHasSkill(noSkill.profile.regressor)).toBe(false);
+    expect(blue(await run(noSkill.withSettings({ featherSigma: 0.5, anchorWeightNoSkill: 100 }), frames)).every((b) => b === 200)).toBe(true);
+    expect(blue(await run(noSkill.withSettings({ featherSigma: 0.5, anchorWeightNoSkill: 0 }), frames)).some((b) => b === 60)).toBe(true);
   });
 
   it('generatePatches gives the patch that generate composites into the input crop with patchAlpha (every mode)', async () => {

@@ -5,6 +5,7 @@ export {
   saveSpeakerProfile,
   loadSpeakerProfile,
   defaultPersonalizedGenerateSettings,
+  regressorHasSkill,
   type FitFrame,
   type LazyFitFrame,
   type PersonalizedFitOptions,

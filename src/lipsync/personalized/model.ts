@@ -130,9 +130,17 @@ export interface PersonalizedGenerateSettings {
   /**
    * Weight of the nose-base mismatch (target's `anchor` against the bank entry's, per 4 crop
    * px, squared) in the crop choice: prefer real crops whose mouth already sits where the
-   * target's does (the pixels stay as they are). 0 ignores it. @default 0
+   * target's does (the pixels stay as they are). 0 ignores it. Used when the fit's regressor
+   * has skill (`regressorHasSkill`). @default 0
    */
   anchorWeight: number;
+  /**
+   * `anchorWeight` for a speaker whose audio -> mouth regression has no skill (cross-validated
+   * error no better than 0.98 x the mean predictor's): its shape term is then only the mean
+   * shape, the choice follows pose and continuity, and most of its landmark error is where the
+   * mouth sits (docs/lipsync.md), so placement gets the weight. @default 1
+   */
+  anchorWeightNoSkill: number;
   /** Feather of the mouth-rectangle blend into the target crop, in crop px. @default 6 */
   featherSigma: number;
   /**
@@ -191,6 +199,7 @@ export const defaultPersonalizedGenerateSettings: PersonalizedGenerateSettings =
   openingWeight: 1,
   poseWeight: 1,
   anchorWeight: 0,
+  anchorWeightNoSkill: 1,
   featherSigma: 6,
   warpStrength: 0,
   warpMaxPx: 8,
@@ -203,6 +212,15 @@ export const defaultPersonalizedGenerateSettings: PersonalizedGenerateSettings =
   batch: 64,
   device: 'cpu',
 };
+
+/**
+ * Whether the audio -> mouth regression predicts better than the mean: its cross-validated
+ * error under 0.98 x the mean predictor's. With skill the fit rescales the predictions
+ * (`deshrink`); without, the crop choice weighs placement (`anchorWeightNoSkill`).
+ */
+export function regressorHasSkill(r: { cvError: number; baselineError: number }): boolean {
+  return r.cvError < 0.98 * r.baselineError;
+}
 
 /** The speaker profile: everything `generate` needs, saved and loaded as one file. */
 export interface SpeakerProfile {
@@ -335,7 +353,7 @@ export class PersonalizedFitter {
     // so the predicted codes have the training codes' variance (Var(x·w) = wᵀ Σx w, exact from
     // the sufficient statistics). Without skill, leave them shrunk: louder noise helps no one.
     const deshrink = new Float64Array(k).fill(1);
-    if (fitted.cvError < 0.98 * fitted.baselineError) {
+    if (regressorHasSkill(fitted)) {
       const cov = ridge.featureCovariance();
       for (let c = 0; c < k; c++) {
         let v = 0;
@@ -594,6 +612,7 @@ export class PersonalizedLipsyncModel implements LipsyncModel {
     for (let c = 0; c < k; c++) openVar += openDir[c]! ** 2 * this.pca.variances[c]!;
     const bankOpen = bank.map((e) => e.code.reduce((a, v, c) => a + v * openDir[c]!, 0));
     const deshrinkOf = this.profile.regressor.deshrink;
+    const anchorWeight = regressorHasSkill(this.profile.regressor) ? s.anchorWeight : s.anchorWeightNoSkill;
     const shrunk = new Float64Array(k);
     const unaryFor = (code: Float64Array, pose: HeadPose | undefined, out: Float64Array, silent = false, anchor?: readonly [number, number]): void => {
       for (let c = 0; c < k; c++) shrunk[c] = s.shrunkUnary && !silent && deshrinkOf ? code[c]! / Math.max(1e-6, deshrinkOf[c]!) : code[c]!;
@@ -607,7 +626,7 @@ export class PersonalizedLipsyncModel implements LipsyncModel {
         if (pose) {
           u += s.poseWeight * (((pose.yaw - e.pose.yaw) / 10) ** 2 + ((pose.pitch - e.pose.pitch) / 10) ** 2 + ((pose.roll - e.pose.roll) / 10) ** 2);
         }
-        if (anchor && e.anchor && s.anchorWeight > 0) u += s.anchorWeight * (((anchor[0] - e.anchor[0]) / 4) ** 2 + ((anchor[1] - e.anchor[1]) / 4) ** 2);
+        if (anchor && e.anchor && anchorWeight > 0) u += anchorWeight * (((anchor[0] - e.anchor[0]) / 4) ** 2 + ((anchor[1] - e.anchor[1]) / 4) ** 2);
         out[bI] = u;
       }
     };
