@@ -148,7 +148,7 @@ export class StageCache {
     await mkdir(join(this.dir!, 'pipeline', stage), { recursive: true });
     const tmp = `${p}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
     try {
-      await writeFile(tmp, Array.isArray(data) ? Buffer.concat(data) : data);
+      await writeFile(tmp, data); // a list is written piece by piece, never concatenated
       await rename(tmp, p);
     } catch (e) {
       await rm(tmp, { force: true });

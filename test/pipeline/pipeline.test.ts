@@ -110,6 +110,10 @@ describe('StageCache', () => {
     expect(await cache.readJson('x', k)).toEqual({ v: 42 });
     expect(readdirSync(join(tmp.dir, 'c3', 'pipeline', 'x'))).toEqual([`${k}.json`]);
     expect(cache.uses.map((u) => u.hit)).toEqual([false, true]);
+    // A list of chunks is written in order (piece by piece, never concatenated first).
+    const kb = cache.key('x', 2);
+    await cache.write('x', kb, '.bin', [Uint8Array.from([1, 2]), new Uint8Array(0), Uint8Array.from([3])]);
+    expect([...((await cache.readBuffer('x', kb, '.bin')) ?? [])]).toEqual([1, 2, 3]);
     const off = await StageCache.open(false);
     expect(await off.writeJson('x', k, 1)).toBeUndefined();
     expect(await off.readJson('x', k)).toBeUndefined();

@@ -991,7 +991,8 @@ export async function saveSpeakerProfile(model: PersonalizedLipsyncModel, path: 
   head.writeUInt32LE(header.length, 4);
   const out = await AtomicOutput.open(path);
   try {
-    await writeFile(out.tempPath, Buffer.concat([head, header, ...model.crops]));
+    // Written piece by piece: no 40 MB concatenation of the bank next to the bank itself.
+    await writeFile(out.tempPath, [head, header, ...model.crops]);
     return await out.commit();
   } catch (e) {
     await out.discard();
