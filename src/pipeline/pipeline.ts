@@ -429,7 +429,7 @@ export class DubPipeline {
     sweepStaleTempDirs();
     const tempDir = makeTempDir('run');
     let closeFootage: (() => void) | undefined;
-    let settleBackground: (() => Promise<unknown>) | undefined;
+    const background: Promise<void>[] = [];
     try {
       const videoIdentity = await fileIdentity(info.path);
       // The footage audio is decoded once to a 16 kHz WAV on disk (ffmpeg, soxr: the samples
@@ -455,8 +455,6 @@ export class DubPipeline {
         void f?.then((a) => a?.close(), () => {});
       };
       closeFootage = releaseFootage;
-      const background: Promise<void>[] = [];
-      settleBackground = () => Promise.allSettled(background);
       const ctx: RunContext = { signal, emit, stage, stages, warnings, cache, tempDir, info, videoIdentity, footageAudio, footageSamples, releaseFootage, background, kind };
 
       await steps.early?.(ctx);
@@ -522,7 +520,7 @@ export class DubPipeline {
       throw e;
     } finally {
       closeFootage?.();
-      await settleBackground?.(); // nothing keeps writing after the run returns
+      await Promise.allSettled(background); // nothing keeps writing after the run returns
       await rm(tempDir, { recursive: true, force: true });
     }
   }
